@@ -1,0 +1,438 @@
+"""Text classification: a few-shot teacher, pseudo-labelling, a fine-tuned student, deployment.
+
+The workflow the notebooks follow:
+
+1. :class:`FewShotTeacher` learns a linear head on frozen sentence embeddings of the
+   labelled examples and of the class descriptions (no training loop, seconds on CPU).
+2. The teacher labels the unlabelled texts; :func:`select_pseudo_labels` keeps the ones it
+   is most sure of, the same number per class.
+3. :func:`train_classifier` fine-tunes a transformer sequence classifier (the student)
+   with the transformers ``Trainer`` on the labelled plus the pseudo-labelled texts.
+4. :class:`TextClassifier` wraps a student (in memory or exported) for prediction.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from helpers.embeddings import SentenceEncoder
+from helpers.models import load_pretrained, load_tokenizer
+
+# ---------------------------------------------------------------------------------------
+# Teacher
+# ---------------------------------------------------------------------------------------
+
+
+class FewShotTeacher:
+    """Logistic regression on frozen sentence embeddings of examples and class descriptions.
+
+    Each class description is embedded and added to the training points as one more example
+    of its class (weighted by ``description_weight``), so classes with few examples still
+    get an anchor. The regularisation strength ``C`` is chosen by stratified cross-validation
+    on the labelled examples only (never on the test set); with fewer than two examples in
+    some class it falls back to ``default_c``.
+
+    Args:
+        encoder: A :class:`~helpers.embeddings.SentenceEncoder`.
+        labels: Class labels, in the order of the probability columns.
+        c_grid: Candidate values of ``C``.
+        default_c: ``C`` when cross-validation is impossible.
+        description_weight: Sample weight of each class description.
+        seed: Seed of the cross-validation split.
+    """
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        labels: Sequence[str],
+        c_grid: Sequence[float] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+        default_c: float = 10.0,
+        description_weight: float = 1.0,
+        seed: int = 0,
+    ):
+        self.encoder = encoder
+        self.labels = list(labels)
+        self.c_grid = tuple(c_grid)
+        self.default_c = default_c
+        self.description_weight = description_weight
+        self.seed = seed
+        self.c_: float | None = None
+        self.cv_scores_: dict[float, float] = {}
+        self.head_ = None
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], descriptions: dict[str, str]):
+        """Embed the examples and descriptions and fit the linear head; returns ``self``."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        unknown = sorted(set(labels) - set(self.labels))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among the teacher's labels {self.labels}")
+        y = np.array([self.labels.index(label) for label in labels])
+        x = self.encoder.encode(list(texts))
+        desc_labels = [lab for lab in self.labels if lab in descriptions]
+        x_desc = self.encoder.encode([descriptions[lab] for lab in desc_labels])
+        y_desc = np.array([self.labels.index(lab) for lab in desc_labels])
+
+        def head(c: float):
+            return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+
+        counts = np.bincount(y, minlength=len(self.labels))
+        folds = int(min(5, counts[counts > 0].min())) if len(y) else 0
+        if folds >= 2 and len(set(y)) >= 2:
+            cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
+            # Descriptions are not in the folds: CV measures how well the examples generalise.
+            for c in self.c_grid:
+                self.cv_scores_[c] = float(
+                    cross_val_score(head(c), x, y, cv=cv, scoring="f1_macro").mean()
+                )
+            best = max(self.cv_scores_.values())
+            # Ties go to the stronger regularisation (the smaller C).
+            self.c_ = min(c for c, s in self.cv_scores_.items() if s >= best - 1e-9)
+        else:
+            self.c_ = self.default_c
+        weights = np.concatenate([np.ones(len(y)), np.full(len(y_desc), self.description_weight)])
+        self.head_ = head(self.c_).fit(
+            np.concatenate([x, x_desc]), np.concatenate([y, y_desc]), sample_weight=weights
+        )
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities, one column per label in ``self.labels`` order."""
+        if self.head_ is None:
+            raise RuntimeError("call fit() before predict_proba()")
+        probs = self.head_.predict_proba(self.encoder.encode(list(texts)))
+        full = np.zeros((len(probs), len(self.labels)), dtype=np.float64)
+        full[:, self.head_.classes_] = probs
+        return full
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        return [self.labels[i] for i in self.predict_proba(texts).argmax(1)]
+
+
+def select_pseudo_labels(
+    texts: Sequence[str],
+    probs: np.ndarray,
+    labels: Sequence[str],
+    keep_fraction: float = 0.5,
+    min_confidence: float = 0.0,
+) -> pd.DataFrame:
+    """Keep the teacher's most confident labels, the same number per class.
+
+    The rule: every class may keep ``k = round(keep_fraction * len(texts) / n_classes)``
+    texts: those the teacher assigns to it with the highest probability, and none below
+    ``min_confidence``. A class the teacher rarely predicts keeps fewer (all it has); no class
+    can crowd out the others, so the kept set is balanced as far as the teacher allows.
+
+    Args:
+        texts: Unlabelled texts.
+        probs: Teacher probabilities, shape (len(texts), len(labels)).
+        labels: Column labels of ``probs``.
+        keep_fraction: Share of the unlabelled texts to keep if every class had enough.
+        min_confidence: Lowest probability a kept label may have.
+
+    Returns:
+        A frame with ``text``, ``label``, ``confidence``, sorted by label then confidence
+        (descending), ties broken by the text's original position.
+    """
+    probs = np.asarray(probs, dtype=float)
+    if probs.shape != (len(texts), len(labels)):
+        raise ValueError(f"probs has shape {probs.shape}, expected ({len(texts)}, {len(labels)})")
+    if not 0.0 <= keep_fraction <= 1.0:
+        raise ValueError(f"keep_fraction must be in [0, 1], got {keep_fraction}")
+    per_class = int(round(keep_fraction * len(texts) / max(1, len(labels))))
+    pred, conf = probs.argmax(1), probs.max(1)
+    rows = []
+    for c, label in enumerate(labels):
+        idx = np.flatnonzero((pred == c) & (conf >= min_confidence))
+        idx = idx[np.lexsort((idx, -conf[idx]))][:per_class]
+        rows += [(texts[i], label, float(conf[i]), int(i)) for i in idx]
+    return pd.DataFrame(rows, columns=["text", "label", "confidence", "source_row"])
+
+
+# ---------------------------------------------------------------------------------------
+# Student
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a student run (the notebooks' parameters map onto these)."""
+
+    epochs: float = 5.0
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    max_length: int = 256
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    report_to: str = "none"
+    max_steps: int = -1
+    logging_steps: int = 1
+    run_name: str | None = None
+
+
+class _EncodedTexts(torch.utils.data.Dataset):
+    def __init__(self, encodings: dict, labels: Sequence[int]):
+        self.encodings = encodings
+        self.labels = list(labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        item = {k: v[i] for k, v in self.encodings.items()}
+        item["labels"] = self.labels[i]
+        return item
+
+
+def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
+    """A sequence classifier with a new, untrained head for ``labels``, and its tokenizer.
+
+    The seed is set *before* the head is created, so the same seed gives the same head.
+    """
+    from transformers import AutoModelForSequenceClassification, set_seed
+
+    set_seed(seed)
+    labels = list(labels)
+    tokenizer = load_tokenizer(model_name, require_fast=False)
+    model = load_pretrained(
+        AutoModelForSequenceClassification,
+        model_name,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    return model, tokenizer
+
+
+class _ProgressPrinter:
+    """Prints a short line about ten times per run instead of a progress bar (papermill-friendly)."""
+
+    def __new__(cls, total_steps: int):
+        from transformers import TrainerCallback
+
+        every = max(1, math.ceil(total_steps / 10))
+
+        class Printer(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs and "loss" in logs and (
+                    state.global_step % every == 0 or state.global_step == state.max_steps
+                ):
+                    print(
+                        f"  step {state.global_step:>4}/{state.max_steps}"
+                        f"  epoch {logs.get('epoch', 0):5.2f}  loss {logs['loss']:.4f}",
+                        flush=True,
+                    )
+
+        return Printer()
+
+
+def train_classifier(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: TrainConfig,
+    output_dir: str | Path | None = None,
+) -> list[dict]:
+    """Fine-tune ``model`` in place with the transformers ``Trainer``; returns the log history.
+
+    Dynamic padding (each batch padded to its longest text), a linear schedule with warm-up,
+    no checkpoints written (the notebook exports the final model itself).
+
+    Args:
+        model: From :func:`build_student`.
+        tokenizer: Its tokenizer.
+        texts: Training texts.
+        labels: Their labels (strings in ``model.config.label2id``).
+        config: Hyper-parameters.
+        output_dir: Trainer scratch folder (a temporary folder by default).
+    """
+    from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
+
+    if len(texts) != len(labels) or not len(texts):
+        raise ValueError(f"need as many labels as texts (got {len(texts)} and {len(labels)})")
+    label2id = model.config.label2id
+    unknown = sorted(set(labels) - set(label2id))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
+    enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
+    dataset = _EncodedTexts(enc, [label2id[label] for label in labels])
+    steps_per_epoch = math.ceil(len(dataset) / config.batch_size)
+    total = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
+    scratch = output_dir or tempfile.mkdtemp(prefix="trainer-")
+    args = TrainingArguments(
+        output_dir=str(scratch),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(round(config.warmup_ratio * total)),
+        lr_scheduler_type="linear",
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        save_strategy="no",
+        report_to=config.report_to,
+        run_name=config.run_name,
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        callbacks=[_ProgressPrinter(total)],
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    model.eval()
+    return list(trainer.state.log_history)
+
+
+@torch.inference_mode()
+def predict_proba(
+    model, tokenizer, texts: Sequence[str], batch_size: int = 32, max_length: int = 256
+) -> np.ndarray:
+    """Class probabilities for ``texts`` (columns in ``model.config.id2label`` order)."""
+    model.eval()
+    texts = list(texts)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        idx = order[start : start + batch_size]
+        enc = tokenizer(
+            [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+            return_tensors="pt",
+        ).to(model.device)
+        out[idx] = torch.softmax(model(**enc).logits.float(), -1).cpu().numpy()
+    return out
+
+
+def token_length_report(tokenizer, texts: Sequence[str], max_length: int) -> dict:
+    """Token counts of ``texts`` (special tokens included) and how many ``max_length`` truncates."""
+    lengths = np.array([len(ids) for ids in tokenizer(list(texts))["input_ids"]])
+    truncated = int((lengths > max_length).sum())
+    return {
+        "texts": int(len(lengths)),
+        "mean": float(lengths.mean()),
+        "p50": float(np.percentile(lengths, 50)),
+        "p95": float(np.percentile(lengths, 95)),
+        "max": int(lengths.max()),
+        "max_length": int(max_length),
+        "truncated": truncated,
+        "truncated_share": truncated / len(lengths),
+        "lengths": lengths.tolist(),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Prediction and deployment
+# ---------------------------------------------------------------------------------------
+
+
+class TextClassifier:
+    """A sequence classifier ready for prediction (in memory or loaded from an export).
+
+    Args:
+        model: A transformers sequence classifier with ``id2label`` in its config.
+        tokenizer: Its tokenizer.
+        max_length: Longest input in tokens.
+        batch_size: Texts per forward pass for batch prediction.
+    """
+
+    def __init__(self, model, tokenizer, max_length: int = 256, batch_size: int = 32):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_export(cls, path: str | Path, unpack_to: str | Path | None = None, **kwargs):
+        """Load an export folder, its parent ``OUTPUT_DIR``, or a ``<name>-model.tar``."""
+        from helpers.export import load_export
+
+        model, tokenizer, _ = load_export(path, unpack_to=unpack_to)
+        return cls(model, tokenizer, **kwargs)
+
+    @property
+    def labels(self) -> list[str]:
+        """Labels in the order of the probability columns."""
+        id2label = self.model.config.id2label
+        return [id2label[i] for i in range(len(id2label))]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities, one column per label."""
+        return predict_proba(self.model, self.tokenizer, texts, self.batch_size, self.max_length)
+
+    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
+        """The label and its probability (``confidence``) for each text."""
+        probs = self.predict_proba(texts)
+        labels = self.labels
+        return pd.DataFrame(
+            {"label": [labels[i] for i in probs.argmax(1)], "confidence": probs.max(1)}
+        )
+
+    def predict_one(self, text: str) -> pd.DataFrame:
+        """Every label with its probability for one text, most probable first."""
+        probs = self.predict_proba([text])[0]
+        order = np.argsort(-probs, kind="stable")
+        return pd.DataFrame(
+            {"label": [self.labels[i] for i in order], "probability": probs[order]}
+        )
+
+    def score_csv(
+        self,
+        input_csv: str | Path,
+        output_csv: str | Path,
+        text_column: str = "question",
+        chunk_size: int = 1000,
+    ) -> pd.DataFrame:
+        """Add ``predicted_label`` and ``confidence`` columns to a CSV, chunk by chunk.
+
+        All other columns are kept as they are. Returns the scored frame (for review).
+
+        Raises:
+            ValueError: the text column is missing (the message lists the columns there are).
+        """
+        from helpers.tasks import TaskDataError
+
+        input_csv, output_csv = Path(input_csv), Path(output_csv)
+        output_csv.parent.mkdir(parents=True, exist_ok=True)
+        scored = []
+        reader = pd.read_csv(
+            input_csv, dtype=str, keep_default_na=False, chunksize=chunk_size
+        )
+        for n, chunk in enumerate(reader):
+            if text_column not in chunk:
+                raise TaskDataError(
+                    f"{input_csv}: no column {text_column!r} (columns: {list(chunk.columns)}). "
+                    "Fix: pass text_column= the column that holds the texts."
+                )
+            pred = self.predict(chunk[text_column].tolist())
+            chunk = chunk.assign(
+                predicted_label=pred["label"].values, confidence=pred["confidence"].values
+            )
+            chunk.to_csv(output_csv, mode="w" if n == 0 else "a", header=n == 0, index=False)
+            scored.append(chunk)
+        return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+
+
+def config_dict(config: TrainConfig) -> dict:
+    """``TrainConfig`` as a plain dict (for ``export-info.json`` and ``metrics.json``)."""
+    return asdict(config)

@@ -1,0 +1,160 @@
+"""Export a trained model as a folder (+ tarball) and load it back in one call.
+
+Layout written by :func:`export_model` under ``output_dir``::
+
+    model/
+        config.json            with id2label / label2id for classifiers
+        model.safetensors
+        tokenizer files        tokenizer.json, tokenizer_config.json, ...
+        training-logs.csv      per-step loss, learning rate, epoch
+        training-logs.json     the same, plus every record the Trainer logged
+        export-info.json       task, base model, metrics at export time
+    <name>-model.tar           holds model/
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
+LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
+
+
+class ExportError(FileNotFoundError):
+    """An export folder or tarball that cannot be loaded; the message names what is missing."""
+
+
+@dataclass
+class ExportPaths:
+    """Where :func:`export_model` wrote things."""
+
+    model_dir: Path
+    tarball: Path
+
+
+def training_logs_frame(log_history: list[dict]) -> pd.DataFrame:
+    """Per-step training records (those with a ``loss``) from ``Trainer.state.log_history``."""
+    rows = [r for r in log_history if "loss" in r]
+    df = pd.DataFrame(rows)
+    for col in LOG_COLUMNS:
+        if col not in df:
+            df[col] = math.nan
+    return df[list(LOG_COLUMNS)].reset_index(drop=True)
+
+
+def write_training_logs(folder: Path, log_history: list[dict]) -> None:
+    """Write ``training-logs.csv`` (per-step rows) and ``training-logs.json`` (everything)."""
+    training_logs_frame(log_history).to_csv(folder / "training-logs.csv", index=False)
+    (folder / "training-logs.json").write_text(
+        json.dumps(log_history, indent=1, default=float), encoding="utf-8"
+    )
+
+
+def export_model(
+    model,
+    tokenizer,
+    output_dir: str | Path,
+    name: str,
+    log_history: list[dict] | None = None,
+    info: dict | None = None,
+) -> ExportPaths:
+    """Save ``model`` and ``tokenizer`` as ``output_dir/model`` and ``output_dir/<name>-model.tar``.
+
+    An existing ``model/`` folder is replaced, so a re-run never mixes files of two runs.
+
+    Args:
+        model: A transformers model (saved with safetensors).
+        tokenizer: Its tokenizer.
+        output_dir: Folder to write into (created).
+        name: Prefix of the tarball, usually the task name.
+        log_history: ``trainer.state.log_history`` for the training logs.
+        info: Extra facts saved as ``export-info.json`` (base model, task, metrics).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = output_dir / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    model_dir.mkdir()
+    model.save_pretrained(model_dir, safe_serialization=True)
+    tokenizer.save_pretrained(model_dir)
+    write_training_logs(model_dir, log_history or [])
+    (model_dir / "export-info.json").write_text(
+        json.dumps(info or {}, indent=1, default=str), encoding="utf-8"
+    )
+    check_export(model_dir)
+    tarball = output_dir / f"{name}-model.tar"
+    with tarfile.open(tarball, "w") as tar:
+        tar.add(model_dir, arcname="model")
+    return ExportPaths(model_dir=model_dir, tarball=tarball)
+
+
+def check_export(folder: str | Path) -> Path:
+    """Raise :class:`ExportError` unless ``folder`` holds a loadable export; return it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ExportError(
+            f"Export folder {folder} does not exist. Fix: run the training notebook's export "
+            "step, or point MODEL_DIR at its OUTPUT_DIR/model folder or the .tar file."
+        )
+    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+    if missing:
+        raise ExportError(
+            f"Export folder {folder} is missing {', '.join(missing)}. Fix: re-run the training "
+            "notebook's export step (or unpack the whole <name>-model.tar again); an export needs "
+            f"{', '.join(REQUIRED_FILES)} and the tokenizer's vocabulary."
+        )
+    return folder
+
+
+def locate_export(path: str | Path, unpack_to: str | Path | None = None) -> Path:
+    """Find the model folder behind ``path``.
+
+    ``path`` may be the ``model/`` folder itself, the ``OUTPUT_DIR`` that holds it, or a
+    ``<name>-model.tar`` (unpacked into ``unpack_to``, or a temporary folder).
+    """
+    path = Path(path)
+    if path.is_file() and tarfile.is_tarfile(path):
+        target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
+        target.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(path) as tar:
+            tar.extractall(target, filter="data")
+        return check_export(target / "model")
+    if path.is_dir() and not (path / "config.json").exists() and (path / "model").is_dir():
+        path = path / "model"
+    return check_export(path)
+
+
+def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None = None):
+    """Load an exported model and its tokenizer, on CPU, in eval mode.
+
+    Args:
+        path: See :func:`locate_export`.
+        auto_class: The transformers auto class; by default
+            ``AutoModelForSequenceClassification``.
+        unpack_to: Where to unpack a tarball.
+
+    Returns:
+        ``(model, tokenizer, folder)``.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = locate_export(path, unpack_to)
+    auto_class = auto_class or AutoModelForSequenceClassification
+    model = auto_class.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return model, tokenizer, folder
+
+
+def read_export_info(folder: str | Path) -> dict:
+    """The ``export-info.json`` written at export time (empty dict when absent)."""
+    p = Path(folder) / "export-info.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
