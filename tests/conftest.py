@@ -1,0 +1,107 @@
+"""Shared fixtures: a tiny random model around the real MiniLM tokenizer, tiny task folders."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# No hub look-ups (an unknown name fails at once instead of retrying for a minute), and a
+# merely installed wandb must never prompt for a login.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+# A small task that a few training steps can learn: the classes differ in vocabulary.
+TINY_CLASSES = {
+    "weather": "Texts about the weather: rain, sun, snow, wind, temperatures and forecasts.",
+    "cooking": "Texts about preparing food: recipes, ovens, ingredients, baking and frying.",
+    "sport": "Texts about sport: matches, goals, teams, runners and training sessions.",
+}
+TINY_TRAIN = [
+    ["Heavy rain and strong wind are expected tonight.", "weather"],
+    ["The forecast says snow on the hills by Friday.", "weather"],
+    ["It was sunny and warm all afternoon.", "weather"],
+    ["Temperatures will drop below freezing after midnight.", "weather"],
+    ["Fry the onions in butter until golden.", "cooking"],
+    ["Bake the bread at 220 degrees for thirty minutes.", "cooking"],
+    ["Mix the flour, eggs and milk into a smooth batter.", "cooking"],
+    ["Season the soup with salt and a little pepper.", "cooking"],
+    ["The home team scored twice in the second half.", "sport"],
+    ["She ran the marathon in under three hours.", "sport"],
+    ["The coach picked a new goalkeeper for the final.", "sport"],
+    ["Training starts at seven with sprints and drills.", "sport"],
+]
+TINY_TEST = [
+    ["A cold wind will blow in from the north tomorrow.", "weather"],
+    ["Expect light showers and grey skies this morning.", "weather"],
+    ["Roast the potatoes with garlic and rosemary.", "cooking"],
+    ["Whisk the cream until it forms soft peaks.", "cooking"],
+    ["The striker scored in the last minute of the match.", "sport"],
+    ["Our team won the cup after extra time.", "sport"],
+]
+TINY_UNSTRUCTURED = [
+    "Fog will clear by noon, then sunshine.",
+    "Hail battered the town during the storm.",
+    "Chop the carrots and simmer them for ten minutes.",
+    "Grill the fish on both sides and serve with lemon.",
+    "The cyclists climbed the mountain stage in the rain.",
+    "The referee sent off two players in the derby.",
+    "A heatwave is forecast for the weekend.",
+    "Knead the dough and let it rise for an hour.",
+    "The sprinter broke the national record.",
+]
+
+
+def make_classification_task(folder: Path, train=None, test=None, unstructured=None,
+                             classes=None) -> Path:
+    """Write a task folder in our format; arguments default to the tiny task above."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "job_description.json").write_text(json.dumps({
+        "task_description": "Sort short texts by topic.",
+        "classes_description": classes if classes is not None else TINY_CLASSES,
+    }), encoding="utf-8")
+    write_csv(folder / "train.csv", ["question", "answer"], train if train is not None else TINY_TRAIN)
+    write_csv(folder / "test.csv", ["question", "answer"], test if test is not None else TINY_TEST)
+    write_csv(folder / "unstructured.csv", ["context"],
+              [[t] for t in (unstructured if unstructured is not None else TINY_UNSTRUCTURED)])
+    return folder
+
+
+@pytest.fixture
+def tiny_task(tmp_path) -> Path:
+    return make_classification_task(tmp_path / "data-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer, hidden-32 BERT with random weights around the real MiniLM tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from helpers.models import resolve_model
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(MINILM))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

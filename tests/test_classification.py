@@ -1,0 +1,158 @@
+"""Teacher, pseudo-label selection, student training and prediction on tiny models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.classification import (
+    FewShotTeacher,
+    TextClassifier,
+    TrainConfig,
+    build_student,
+    predict_proba,
+    select_pseudo_labels,
+    token_length_report,
+    train_classifier,
+)
+from helpers.embeddings import SentenceEncoder
+from helpers.tasks import TaskDataError, load_task
+from tests.conftest import MINILM, TINY_CLASSES
+
+
+class FakeEncoder:
+    """Maps each text to a fixed vector, so the teacher's head can be checked exactly."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, texts):
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_sentence_encoder_keeps_order_and_normalises(tiny_model_dir):
+    enc = SentenceEncoder(str(tiny_model_dir), batch_size=2)
+    texts = ["a much longer text than the others, with many words", "short", "mid length text"]
+    emb = enc.encode(texts)
+    assert emb.shape == (3, 32)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    # Embedding one text alone gives the same vector as inside the length-sorted batches.
+    assert np.allclose(enc.encode([texts[1]])[0], emb[1], atol=1e-5)
+
+
+def test_teacher_learns_from_examples_and_descriptions():
+    table = {
+        "x1": [1, 0], "x2": [0.9, 0.1], "x3": [0.8, 0.0],
+        "y1": [0, 1], "y2": [0.1, 0.9], "y3": [0.0, 0.8],
+        "desc x": [1, 0.1], "desc y": [0.1, 1], "new x": [0.7, 0.2], "new y": [0.2, 0.7],
+    }
+    teacher = FakeEncoder(table)
+    t = FewShotTeacher(teacher, ["x", "y"], c_grid=(1.0, 10.0)).fit(
+        ["x1", "x2", "x3", "y1", "y2", "y3"], ["x", "x", "x", "y", "y", "y"],
+        {"x": "desc x", "y": "desc y"},
+    )
+    assert t.c_ in (1.0, 10.0) and set(t.cv_scores_) == {1.0, 10.0}
+    probs = t.predict_proba(["new x", "new y"])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)
+    assert t.predict(["new x", "new y"]) == ["x", "y"]
+
+
+def test_teacher_without_enough_examples_for_cv_uses_default_c():
+    table = {"a": [1, 0], "b": [0, 1], "da": [1, 0.2], "db": [0.2, 1]}
+    t = FewShotTeacher(FakeEncoder(table), ["A", "B"], default_c=7.0)
+    t.fit(["a", "b"], ["A", "B"], {"A": "da", "B": "db"})
+    assert t.c_ == 7.0 and t.cv_scores_ == {}
+    with pytest.raises(ValueError, match=r"labels \['C'\] are not among"):
+        t.fit(["a"], ["C"], {})
+
+
+def test_select_pseudo_labels_is_balanced_and_most_confident_first():
+    texts = [f"t{i}" for i in range(8)]
+    probs = np.array([
+        [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.95, 0.05],  # five predicted "a"
+        [0.2, 0.8], [0.4, 0.6], [0.45, 0.55],                          # three predicted "b"
+    ])
+    kept = select_pseudo_labels(texts, probs, ["a", "b"], keep_fraction=0.5)
+    # k = round(0.5 * 8 / 2) = 2 per class
+    assert kept["label"].value_counts().to_dict() == {"a": 2, "b": 2}
+    assert kept[kept.label == "a"]["text"].tolist() == ["t4", "t0"]
+    assert kept[kept.label == "b"]["text"].tolist() == ["t5", "t6"]
+    strict = select_pseudo_labels(texts, probs, ["a", "b"], keep_fraction=1.0, min_confidence=0.7)
+    assert sorted(strict["text"]) == ["t0", "t1", "t2", "t4", "t5"]
+    assert (strict["confidence"] >= 0.7).all()
+
+
+def test_select_pseudo_labels_ties_are_deterministic():
+    probs = np.tile([[0.6, 0.4]], (5, 1))
+    kept = select_pseudo_labels(list("abcde"), probs, ["x", "y"], keep_fraction=0.8)
+    assert kept["text"].tolist() == ["a", "b"]  # k = 2, ties kept in original order
+
+
+def test_select_pseudo_labels_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        select_pseudo_labels(["a"], np.ones((2, 2)) / 2, ["x", "y"])
+
+
+def test_build_student_is_seeded_before_the_head(tiny_model_dir):
+    m1, _ = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=3)
+    m2, _ = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=3)
+    m3, _ = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=4)
+    w = lambda m: m.classifier.weight.detach().numpy()  # noqa: E731
+    assert np.array_equal(w(m1), w(m2)) and not np.array_equal(w(m1), w(m3))
+    assert m1.config.id2label == {0: "a", 1: "b", 2: "c"}
+
+
+def test_training_lowers_the_loss_and_learns_the_tiny_task(tiny_model_dir, tiny_task):
+    task = load_task(tiny_task)
+    model, tok = build_student(str(tiny_model_dir), task.labels, seed=0)
+    config = TrainConfig(epochs=60, learning_rate=3e-3, batch_size=4, max_length=32, seed=0)
+    history = train_classifier(model, tok, task.train["question"], task.train["answer"], config)
+    losses = [r["loss"] for r in history if "loss" in r]
+    assert len(losses) == 180  # 3 steps per epoch x 60 epochs, logged every step
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
+    train_pred = TextClassifier(model, tok).predict(task.train["question"].tolist())
+    assert (train_pred["label"] == task.train["answer"]).mean() >= 0.9
+
+
+def test_train_classifier_rejects_unknown_labels(tiny_model_dir):
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"])
+    with pytest.raises(ValueError, match=r"labels \['z'\] are not among"):
+        train_classifier(model, tok, ["x"], ["z"], TrainConfig(max_steps=1))
+
+
+def test_predict_proba_matches_unbatched(tiny_model_dir):
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"], seed=1)
+    texts = ["one", "a longer sentence here", "two words", "x"]
+    batched = predict_proba(model, tok, texts, batch_size=3)
+    single = np.concatenate([predict_proba(model, tok, [t]) for t in texts])
+    assert np.allclose(batched, single, atol=1e-5) and np.allclose(batched.sum(1), 1, atol=1e-5)
+
+
+def test_text_classifier_predict_one_and_score_csv(tiny_model_dir, tmp_path):
+    model, tok = build_student(str(tiny_model_dir), list(TINY_CLASSES), seed=1)
+    clf = TextClassifier(model, tok)
+    one = clf.predict_one("rain tomorrow")
+    assert one["label"].tolist() != [] and set(one["label"]) == set(TINY_CLASSES)
+    assert one["probability"].is_monotonic_decreasing
+    assert one["probability"].sum() == pytest.approx(1.0, abs=1e-5)
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": ["7", "8", "9"], "text": ["sun", "bread", "goal"]}).to_csv(src, index=False)
+    out = tmp_path / "out" / "scored.csv"
+    scored = clf.score_csv(src, out, text_column="text", chunk_size=2)
+    back = pd.read_csv(out, dtype={"id": str})
+    assert back["id"].tolist() == ["7", "8", "9"]  # other columns kept, order kept
+    assert list(back.columns) == ["id", "text", "predicted_label", "confidence"]
+    assert back["predicted_label"].isin(list(TINY_CLASSES)).all() and len(scored) == 3
+    with pytest.raises(TaskDataError, match=r"no column 'question'.*Fix: pass text_column"):
+        clf.score_csv(src, out)
+
+
+def test_token_length_report_counts_truncation():
+    from helpers.models import load_tokenizer
+
+    tok = load_tokenizer(MINILM)
+    rep = token_length_report(tok, ["one two", "one two three four five six seven"], max_length=5)
+    assert rep["lengths"] == [4, 9] and rep["truncated"] == 1 and rep["max"] == 9
+    assert rep["truncated_share"] == 0.5

