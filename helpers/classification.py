@@ -166,9 +166,16 @@ def select_pseudo_labels(
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of a student run (the notebooks' parameters map onto these)."""
+    """Hyper-parameters of a student run (the notebooks' parameters map onto these).
 
-    epochs: float = 5.0
+    ``epochs`` passes over the data, but never fewer than ``min_steps`` optimiser steps:
+    a few dozen labelled examples make only a handful of batches per epoch, too few
+    updates for a new classification head, while a large set is not slowed down by it.
+    ``max_steps > 0`` overrides both (for smoke tests).
+    """
+
+    epochs: float = 10.0
+    min_steps: int = 0
     learning_rate: float = 1e-4
     batch_size: int = 16
     max_length: int = 256
@@ -193,6 +200,17 @@ class _EncodedTexts(torch.utils.data.Dataset):
         item = {k: v[i] for k, v in self.encodings.items()}
         item["labels"] = self.labels[i]
         return item
+
+
+def planned_steps(n_examples: int, config: TrainConfig) -> int:
+    """Optimiser steps a run of ``n_examples`` texts takes under ``config``.
+
+    ``max_steps`` if set, else ``max(ceil(batches per epoch * epochs), min_steps)``.
+    """
+    if config.max_steps > 0:
+        return int(config.max_steps)
+    per_epoch = math.ceil(n_examples / config.batch_size)
+    return max(math.ceil(per_epoch * config.epochs), int(config.min_steps), 1)
 
 
 def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
@@ -268,13 +286,16 @@ def train_classifier(
         raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
     dataset = _EncodedTexts(enc, [label2id[label] for label in labels])
-    steps_per_epoch = math.ceil(len(dataset) / config.batch_size)
-    total = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
+    total = planned_steps(len(dataset), config)
+    print(
+        f"Training on {len(dataset)} texts for {total} steps "
+        f"({total * config.batch_size / len(dataset):.1f} epochs, batch {config.batch_size})",
+        flush=True,
+    )
     scratch = output_dir or tempfile.mkdtemp(prefix="trainer-")
     args = TrainingArguments(
         output_dir=str(scratch),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
+        max_steps=total,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
         weight_decay=config.weight_decay,
@@ -322,6 +343,24 @@ def predict_proba(
         ).to(model.device)
         out[idx] = torch.softmax(model(**enc).logits.float(), -1).cpu().numpy()
     return out
+
+
+def evaluate_classifier(
+    model, tokenizer, texts: Sequence[str], labels: Sequence[str], max_length: int = 256,
+    batch_size: int = 32,
+) -> dict:
+    """:func:`~helpers.metrics.classification_metrics` of ``model`` on labelled texts.
+
+    Labels are scored in the model's ``id2label`` order; the predictions are included under
+    ``"predictions"`` for error analysis.
+    """
+    from helpers.metrics import classification_metrics
+
+    id2label = model.config.id2label
+    names = [id2label[i] for i in range(len(id2label))]
+    probs = predict_proba(model, tokenizer, texts, batch_size, max_length)
+    pred = [names[i] for i in probs.argmax(1)]
+    return {**classification_metrics(labels, pred, names), "predictions": pred}
 
 
 def token_length_report(tokenizer, texts: Sequence[str], max_length: int) -> dict:

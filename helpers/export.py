@@ -158,3 +158,19 @@ def read_export_info(folder: str | Path) -> dict:
     """The ``export-info.json`` written at export time (empty dict when absent)."""
     p = Path(folder) / "export-info.json"
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+
+
+def reload_difference(model, tokenizer, folder: str | Path, texts: list[str], auto_class=None) -> float:
+    """Largest absolute logit difference between ``model`` and its export reloaded from disk.
+
+    A correct export gives ~0 (float round-off); a head that was not saved, or a tokenizer
+    that differs, gives a large value. The notebooks assert it is tiny before going on.
+    """
+    import torch
+
+    reloaded, reloaded_tok, _ = load_export(folder, auto_class=auto_class)
+    model.eval()
+    with torch.inference_mode():
+        a = model(**tokenizer(texts, padding=True, truncation=True, return_tensors="pt")).logits
+        b = reloaded(**reloaded_tok(texts, padding=True, truncation=True, return_tensors="pt")).logits
+    return float((a.float() - b.float()).abs().max())

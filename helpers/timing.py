@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -52,3 +53,14 @@ def measure_throughput(
         "texts": len(texts),
         "batch_size": batch_size,
     }
+
+
+@contextmanager
+def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    """Record the wall time of a ``with`` block in ``timings[name]`` (seconds) and print it."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - start, 2)
+        print(f"[{name}: {timings[name]:.1f} s]", flush=True)

@@ -11,6 +11,8 @@ from helpers.classification import (
     TextClassifier,
     TrainConfig,
     build_student,
+    evaluate_classifier,
+    planned_steps,
     predict_proba,
     select_pseudo_labels,
     token_length_report,
@@ -156,3 +158,41 @@ def test_token_length_report_counts_truncation():
     rep = token_length_report(tok, ["one two", "one two three four five six seven"], max_length=5)
     assert rep["lengths"] == [4, 9] and rep["truncated"] == 1 and rep["max"] == 9
     assert rep["truncated_share"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "n, config, expected",
+    [
+        (64, TrainConfig(epochs=10, batch_size=16), 40),          # 4 batches x 10 epochs
+        (65, TrainConfig(epochs=10, batch_size=16), 50),          # a partial batch counts
+        (64, TrainConfig(epochs=10, batch_size=16, min_steps=150), 150),  # small set: floor
+        (640, TrainConfig(epochs=10, batch_size=16, min_steps=150), 400),  # large: epochs rule
+        (640, TrainConfig(epochs=10, min_steps=150, max_steps=7), 7),    # override
+        (3, TrainConfig(epochs=0.1, batch_size=16), 1),           # never zero steps
+    ],
+)
+def test_planned_steps(n, config, expected):
+    assert planned_steps(n, config) == expected
+
+
+def test_min_steps_is_what_the_trainer_runs(tiny_model_dir, tiny_task):
+    task = load_task(tiny_task)
+    model, tok = build_student(str(tiny_model_dir), task.labels, seed=0)
+    config = TrainConfig(epochs=1, min_steps=7, batch_size=4, max_length=32)
+    history = train_classifier(model, tok, task.train["question"], task.train["answer"], config)
+    assert [r["step"] for r in history if "loss" in r] == list(range(1, 8))
+    # The schedule spans the 7 planned steps: one warm-up step (10%, from 0), the peak at
+    # step 2, then a linear decay to the end, not to the end of the single planned epoch.
+    lrs = [r["learning_rate"] for r in history if "loss" in r]
+    assert lrs[0] == 0.0 and lrs[1] == pytest.approx(config.learning_rate)
+    assert all(a > b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] > 0
+
+
+def test_evaluate_classifier_scores_in_model_label_order(tiny_model_dir):
+    model, tok = build_student(str(tiny_model_dir), ["b", "a"], seed=2)
+    texts = ["one text", "another text", "third"]
+    probs = predict_proba(model, tok, texts)
+    pred = [["b", "a"][i] for i in probs.argmax(1)]
+    result = evaluate_classifier(model, tok, texts, ["a", "a", "b"])
+    assert result["labels"] == ["b", "a"] and result["predictions"] == pred
+    assert result["accuracy"] == pytest.approx(np.mean(np.array(pred) == ["a", "a", "b"]))

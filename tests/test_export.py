@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from helpers.classification import TextClassifier, build_student
-from helpers.export import ExportError, export_model, load_export, read_export_info
+from helpers.export import (
+    ExportError,
+    export_model,
+    load_export,
+    read_export_info,
+    reload_difference,
+)
 
 LOGS = [
     {"loss": 1.2, "learning_rate": 1e-4, "epoch": 0.5, "step": 1, "grad_norm": 3.0},
@@ -78,3 +84,12 @@ def test_re_export_replaces_old_files(exported, tiny_model_dir):
     (paths.model_dir / "stale.bin").write_text("old")
     export_model(model, tok, paths.model_dir.parent, "tiny", LOGS)
     assert not (paths.model_dir / "stale.bin").exists()
+
+
+def test_reload_difference_is_zero_for_a_good_export_and_large_for_a_wrong_head(exported):
+    model, tok, paths = exported
+    texts = ["a test sentence", "another one"]
+    assert reload_difference(model, tok, paths.model_dir, texts) < 1e-5
+    with torch.no_grad():
+        model.classifier.weight.add_(1.0)  # the in-memory model no longer matches the export
+    assert reload_difference(model, tok, paths.model_dir, texts) > 0.01
