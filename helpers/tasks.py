@@ -184,7 +184,7 @@ def read_task_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
     header = [str(c) for c in df.columns]
     stripped = [c.strip() for c in header]
     missing = [c for c in columns if c not in stripped]
-    extra = [c for c, s in zip(header, stripped) if s not in columns]
+    extra = [c for c, s in zip(header, stripped, strict=True) if s not in columns]
     if missing or extra:
         parts = []
         if missing:

@@ -185,7 +185,7 @@ def test_min_steps_is_what_the_trainer_runs(tiny_model_dir, tiny_task):
     # step 2, then a linear decay to the end, not to the end of the single planned epoch.
     lrs = [r["learning_rate"] for r in history if "loss" in r]
     assert lrs[0] == 0.0 and lrs[1] == pytest.approx(config.learning_rate)
-    assert all(a > b for a, b in zip(lrs[1:], lrs[2:])) and lrs[-1] > 0
+    assert all(a > b for a, b in zip(lrs[1:], lrs[2:], strict=False)) and lrs[-1] > 0
 
 
 def test_evaluate_classifier_scores_in_model_label_order(tiny_model_dir):
