@@ -171,7 +171,7 @@ class TrainConfig:
     ``epochs`` passes over the data, but never fewer than ``min_steps`` optimiser steps:
     a few dozen labelled examples make only a handful of batches per epoch, too few
     updates for a new classification head, while a large set is not slowed down by it.
-    ``max_steps > 0`` overrides both (for smoke tests).
+    ``max_steps > 0`` caps the steps (a time budget for large folders on a CPU).
     """
 
     epochs: float = 10.0
@@ -205,12 +205,12 @@ class _EncodedTexts(torch.utils.data.Dataset):
 def planned_steps(n_examples: int, config: TrainConfig) -> int:
     """Optimiser steps a run of ``n_examples`` texts takes under ``config``.
 
-    ``max_steps`` if set, else ``max(ceil(batches per epoch * epochs), min_steps)``.
+    ``max(ceil(batches per epoch * epochs), min_steps)``, capped at ``max_steps`` if that
+    is positive; at least one step.
     """
-    if config.max_steps > 0:
-        return int(config.max_steps)
     per_epoch = math.ceil(n_examples / config.batch_size)
-    return max(math.ceil(per_epoch * config.epochs), int(config.min_steps), 1)
+    steps = max(math.ceil(per_epoch * config.epochs), int(config.min_steps), 1)
+    return min(steps, int(config.max_steps)) if config.max_steps > 0 else steps
 
 
 def build_student(model_name: str, labels: Sequence[str], seed: int = 42):

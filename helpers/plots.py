@@ -71,7 +71,7 @@ def plot_per_class_f1(results: dict[str, dict], path: str | Path | None = None):
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("F1")
     ax.set_title("Per-class F1 on the test set")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.01, 0.0))  # outside the bars
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +79,40 @@ class Task:
         ).reindex(self.labels).fillna(0).astype(int)
         counts.loc["total"] = counts.sum()
         return counts
+
+    def sample(
+        self,
+        max_train: int | None = None,
+        max_test: int | None = None,
+        max_unstructured: int | None = None,
+        seed: int = 0,
+    ) -> Task:
+        """A copy with at most this many rows per file (``None`` keeps every row).
+
+        Labelled rows are drawn in turn from each class (for QA, at random), so any cap of
+        at least the number of classes keeps every class; rows keep their original order.
+        """
+        by = "answer" if self.kind == "classification" else None
+        return replace(
+            self,
+            train=_capped(self.train, max_train, by, seed),
+            test=_capped(self.test, max_test, by, seed),
+            unstructured=_capped(self.unstructured, max_unstructured, None, seed),
+        )
+
+
+def _capped(df: pd.DataFrame, cap: int | None, by: str | None, seed: int) -> pd.DataFrame:
+    if cap is None or cap >= len(df):
+        return df
+    if cap < 1:
+        raise ValueError(f"a sample cap must be at least 1 or None, got {cap}")
+    shuffled = df.sample(frac=1.0, random_state=seed)
+    if by is not None:
+        # Round-robin over classes: the first pick of every class, then the second, ...
+        rank = shuffled.groupby(by, sort=False).cumcount()
+        shuffled = shuffled.assign(_rank=rank.values).sort_values("_rank", kind="stable")
+        shuffled = shuffled.drop(columns="_rank")
+    return shuffled.head(cap).sort_index()
 
 
 def task_name(data_dir: str | Path) -> str:

@@ -167,7 +167,9 @@ def test_token_length_report_counts_truncation():
         (65, TrainConfig(epochs=10, batch_size=16), 50),          # a partial batch counts
         (64, TrainConfig(epochs=10, batch_size=16, min_steps=150), 150),  # small set: floor
         (640, TrainConfig(epochs=10, batch_size=16, min_steps=150), 400),  # large: epochs rule
-        (640, TrainConfig(epochs=10, min_steps=150, max_steps=7), 7),    # override
+        (640, TrainConfig(epochs=10, min_steps=150, max_steps=7), 7),    # cap
+        (6400, TrainConfig(epochs=10, batch_size=16, max_steps=400), 400),  # time budget
+        (64, TrainConfig(epochs=10, batch_size=16, max_steps=400), 40),  # cap not reached
         (3, TrainConfig(epochs=0.1, batch_size=16), 1),           # never zero steps
     ],
 )

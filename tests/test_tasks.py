@@ -180,3 +180,19 @@ def test_unlabelled_copies_of_test_texts_warn(tiny_task):
     write_csv(tiny_task / "unstructured.csv", ["context"], [["Fog at dawn."], [TINY_TEST[1][0]]])
     with pytest.warns(UserWarning, match=r"unstructured\.csv: 1 row\(s\) repeat a text of test"):
         load_task(tiny_task)
+
+
+def test_sample_caps_keep_every_class_and_the_row_order(tiny_task):
+    task = load_task(tiny_task)
+    small = task.sample(max_train=5, max_test=3, max_unstructured=4, seed=1)
+    assert len(small.train) == 5 and len(small.test) == 3 and len(small.unstructured) == 4
+    # Round-robin draw: 5 rows over 3 classes keeps every class (2, 2, 1).
+    assert sorted(small.train["answer"].value_counts().tolist()) == [1, 2, 2]
+    assert set(small.test["answer"]) == set(task.labels)
+    assert small.train.index.is_monotonic_increasing  # original order kept
+    assert small.train.isin(task.train).all().all()
+    # Same seed, same sample; None and large caps keep everything; the original is untouched.
+    assert small.train.equals(task.sample(max_train=5, seed=1).train)
+    assert task.sample(None, 100, None).test.equals(task.test) and len(task.train) == 12
+    with pytest.raises(ValueError, match="at least 1"):
+        task.sample(max_train=0)

@@ -1,0 +1,130 @@
+"""Notebooks: static checks, and headless runs with papermill on a tiny model and task."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO, TINY_CLASSES, TINY_TEST
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+TIMEOUT = 900  # seconds per cell
+
+
+def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
+    """Execute ``notebooks/<name>`` with papermill from the notebooks folder, as the README does."""
+    import papermill
+
+    executed = out_dir / f"executed-{name}"
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / name), str(executed), parameters=parameters,
+        kernel_name="python3", cwd=str(REPO / "notebooks"), execution_timeout=TIMEOUT,
+        progress_bar=False,
+    )
+    return executed
+
+
+def test_there_are_notebooks():
+    names = {p.name for p in NOTEBOOKS}
+    assert {"classification-training.ipynb", "classification-deployment.ipynb"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "outputs not stripped"
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    assert "OUTPUT_DIR" in params[0].source
+    assert "google.colab" in code[0].source, "first code cell is the Colab install cell"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    # Short cells: logic belongs in helpers/.
+    longest = max(len(c.source.splitlines()) for c in code)
+    assert longest <= 25, f"a code cell has {longest} lines; move logic into helpers"
+
+
+@pytest.mark.notebook
+def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny_task, tmp_path):
+    out = tmp_path / "training"
+    # A relative DATA_DIR is taken from the notebooks folder, as documented.
+    data_dir = os.path.relpath(tiny_task, REPO / "notebooks")
+    run_notebook(
+        "classification-training.ipynb", tmp_path,
+        DATA_DIR=data_dir, MODEL=str(tiny_model_dir), TEACHER_MODEL=str(tiny_model_dir),
+        EPOCHS=1, MIN_STEPS=3, BATCH_SIZE=4, MAX_LENGTH=32, MAX_UNSTRUCTURED=6,
+        OUTPUT_DIR=str(out),
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["task"] == "tiny" and m["labels"] == list(TINY_CLASSES)
+    assert m["examples"] == {"train": 12, "test": 6, "unstructured": 6,
+                             "pseudo_labelled": m["examples"]["pseudo_labelled"]}
+    assert 0 < m["examples"]["pseudo_labelled"] <= 6
+    assert set(m["results"]) == {"teacher", "student-base", "student-labelled", "student-distilled"}
+    for r in m["results"].values():
+        assert 0.0 <= r["macro_f1"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0
+        assert set(r["per_class"]) == set(TINY_CLASSES)
+    assert {"teacher", "student-labelled", "student-distilled", "export"} <= set(m["seconds"])
+
+    model_dir = out / "model"
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "training-logs.csv",
+              "training-logs.json", "export-info.json"):
+        assert (model_dir / f).is_file(), f
+    logs = pd.read_csv(model_dir / "training-logs.csv")
+    # One epoch of 12 labelled + the pseudo-labelled texts in batches of 4, at least 3 steps;
+    # every optimiser step logged.
+    n_distil = 12 + m["examples"]["pseudo_labelled"]
+    assert len(logs) == max(3, -(-n_distil // 4))
+    assert logs["loss"].notna().all() and logs["step"].tolist() == list(range(1, len(logs) + 1))
+    config = json.loads((model_dir / "config.json").read_text())
+    assert sorted(config["id2label"].values()) == sorted(TINY_CLASSES)
+    assert (out / "tiny-model.tar").is_file()
+    for plot in ("text-lengths", "training-loss", "confusion-matrix", "per-class-f1"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+
+    # Deployment straight from the tarball.
+    dep = tmp_path / "deployment"
+    run_notebook(
+        "classification-deployment.ipynb", tmp_path,
+        MODEL_DIR=str(out / "tiny-model.tar"), INPUT_CSV=str(tiny_task / "test.csv"),
+        N_REVIEW=2, LATENCY_REPEATS=3, OUTPUT_DIR=str(dep),
+    )
+    d = json.loads((dep / "metrics.json").read_text())
+    assert d["labels"] == list(TINY_CLASSES) and d["rows_scored"] == len(TINY_TEST)
+    assert d["latency"]["n"] == 3 and 0 < d["latency"]["p50_ms"] <= d["latency"]["p95_ms"]
+    assert d["throughput"]["texts_per_second"] > 0 and 0 < d["mean_confidence"] <= 1
+    assert 0.0 <= d["gold"]["accuracy"] <= 1.0
+    scored = pd.read_csv(d["scored_csv"])
+    assert scored["question"].tolist() == [t for t, _ in TINY_TEST]
+    assert scored["predicted_label"].isin(list(TINY_CLASSES)).all()
+    assert len(pd.read_csv(dep / "review.csv")) == 2
+
+
+@pytest.mark.notebook
+def test_training_notebook_stops_with_a_clear_error_on_a_missing_data_dir(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError, match="is not a folder. Fix: point DATA_DIR"):
+        run_notebook("classification-training.ipynb", tmp_path,
+                     DATA_DIR=str(tmp_path / "no-such-task"), OUTPUT_DIR=str(tmp_path / "out"))
+
+
+@pytest.mark.notebook
+def test_deployment_notebook_names_a_missing_weights_file(tiny_model_dir, tmp_path):
+    import papermill
+
+    from helpers.classification import build_student
+    from helpers.export import export_model
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"])
+    paths = export_model(model, tok, tmp_path / "export", "broken")
+    (paths.model_dir / "model.safetensors").unlink()
+    with pytest.raises(papermill.PapermillExecutionError, match=r"missing model\.safetensors"):
+        run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(paths.model_dir),
+                     OUTPUT_DIR=str(tmp_path / "dep"))
