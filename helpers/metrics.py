@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import string
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,3 +73,137 @@ def confusion_frame(metrics: dict) -> pd.DataFrame:
         index=pd.Index(labels, name="gold"),
         columns=pd.Index(labels, name="predicted"),
     )
+
+
+# Hand-written answers use typographic quotes and dashes; SQuAD's ASCII-only punctuation set would
+# leave them in and turn "it’s" vs "it's" into a miss.
+_TYPOGRAPHIC_PUNCTUATION = "\u2018\u2019\u201c\u201d\u2013\u2014"  # ‘ ’ “ ” – —
+_PUNCTUATION_TABLE = str.maketrans("", "", string.punctuation + _TYPOGRAPHIC_PUNCTUATION)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD v1.1 answer normalisation, extended for hand-written unicode text.
+
+    Lower-cases, deletes punctuation (``string.punctuation`` plus the typographic quotes and
+    dashes ‘ ’ “ ” – —), removes the whole-word articles a/an/the and collapses whitespace.
+    Accents are kept; the text is NFC-composed first so that a precomposed "ü" and "u" followed
+    by a combining diaeresis compare equal.
+
+    Args:
+        text: A predicted or gold answer.
+
+    Returns:
+        The normalised answer; tokens are separated by single spaces.
+    """
+    text = unicodedata.normalize("NFC", text).lower()
+    text = text.translate(_PUNCTUATION_TABLE)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 if the answers are equal after :func:`normalize_answer`, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1 between two answers, SQuAD style.
+
+    Tokens are the whitespace-separated words of the normalised answers, and the overlap is
+    counted as a multiset, so a word repeated in the prediction only matches as often as it
+    occurs in the gold answer.
+
+    Args:
+        prediction: The predicted answer.
+        gold: One acceptable gold answer.
+
+    Returns:
+        F1 in [0, 1]; 1.0 when both normalise to nothing, 0.0 when exactly one does.
+    """
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        # An empty answer (e.g. "no answer") is right only when the gold is empty too.
+        return float(pred_tokens == gold_tokens)
+    overlap = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred_tokens)
+    recall = overlap / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> dict:
+    """Exact match and token F1 over a set of question-answering examples.
+
+    Each example is scored against every one of its acceptable answers and keeps the best
+    exact match and, separately, the best F1, as in the official SQuAD script.
+
+    Args:
+        predictions: One predicted answer per example.
+        golds: Per example, one gold answer or a list of acceptable gold answers.
+
+    Returns:
+        ``{"exact_match", "f1", "n", "per_example"}``: the two means as percentages (0-100),
+        the number of examples and, per example, ``{"exact_match", "f1"}`` in [0, 1].
+
+    Raises:
+        ValueError: If the lengths differ, there are no examples, or an example has an empty
+            list of gold answers.
+    """
+    predictions, golds = list(predictions), list(golds)
+    if len(predictions) != len(golds):
+        raise ValueError(f"{len(golds)} gold answers but {len(predictions)} predictions")
+    if not predictions:
+        raise ValueError("no examples to score")
+    per_example = []
+    for i, (prediction, gold) in enumerate(zip(predictions, golds, strict=True)):
+        # A bare string is itself a Sequence[str], so it has to be recognised before iterating.
+        answers = [gold] if isinstance(gold, str) else list(gold)
+        if not answers:
+            raise ValueError(f"example {i} has an empty list of gold answers")
+        per_example.append({
+            "exact_match": max(exact_match(prediction, a) for a in answers),
+            "f1": max(token_f1(prediction, a) for a in answers),
+        })
+    return {
+        "exact_match": 100.0 * float(np.mean([e["exact_match"] for e in per_example])),
+        "f1": 100.0 * float(np.mean([e["f1"] for e in per_example])),
+        "n": len(per_example),
+        "per_example": per_example,
+    }
+
+
+def squad_scores_by_group(
+    predictions: Sequence[str], golds: Sequence[str | Sequence[str]], groups: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`squad_scores` per group (e.g. yes/no vs span questions) and overall.
+
+    Args:
+        predictions: One predicted answer per example.
+        golds: Per example, one gold answer or a list of acceptable gold answers.
+        groups: The group of each example.
+
+    Returns:
+        One row per group value in sorted order, then an ``"all"`` row; columns
+        ``exact_match`` and ``f1`` (percentages) and ``n``.
+
+    Raises:
+        ValueError: On the conditions of :func:`squad_scores`, if ``groups`` has a different
+            length, or if a group is called ``"all"`` (it would clash with the overall row).
+    """
+    groups = list(groups)
+    scores = squad_scores(predictions, golds)
+    if len(groups) != scores["n"]:
+        raise ValueError(f"{len(groups)} group labels but {scores['n']} predictions")
+    if "all" in groups:
+        raise ValueError('a group is named "all", which is reserved for the overall row')
+    per_example = pd.DataFrame(scores["per_example"])
+    per_example["group"] = groups
+    table = per_example.groupby("group", sort=True).agg(
+        exact_match=("exact_match", "mean"), f1=("f1", "mean"), n=("f1", "size")
+    )
+    table[["exact_match", "f1"]] *= 100.0
+    table.loc["all"] = [scores["exact_match"], scores["f1"], scores["n"]]
+    return table.astype({"exact_match": float, "f1": float, "n": int})
