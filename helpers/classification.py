@@ -13,10 +13,7 @@ The workflow the notebooks follow:
 
 from __future__ import annotations
 
-import math
-import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,9 @@ import torch
 
 from helpers.embeddings import SentenceEncoder
 from helpers.models import load_pretrained, load_tokenizer
+
+# TrainConfig, config_dict and planned_steps are re-exported: the notebooks use clf.TrainConfig.
+from helpers.training import TrainConfig, config_dict, planned_steps, run_trainer  # noqa: F401
 
 # ---------------------------------------------------------------------------------------
 # Teacher
@@ -164,30 +164,6 @@ def select_pseudo_labels(
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of a student run (the notebooks' parameters map onto these).
-
-    ``epochs`` passes over the data, but never fewer than ``min_steps`` optimiser steps:
-    a few dozen labelled examples make only a handful of batches per epoch, too few
-    updates for a new classification head, while a large set is not slowed down by it.
-    ``max_steps > 0`` caps the steps (a time budget for large folders on a CPU).
-    """
-
-    epochs: float = 10.0
-    min_steps: int = 0
-    learning_rate: float = 1e-4
-    batch_size: int = 16
-    max_length: int = 256
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    seed: int = 42
-    report_to: str = "none"
-    max_steps: int = -1
-    logging_steps: int = 1
-    run_name: str | None = None
-
-
 class _EncodedTexts(torch.utils.data.Dataset):
     def __init__(self, encodings: dict, labels: Sequence[int]):
         self.encodings = encodings
@@ -200,17 +176,6 @@ class _EncodedTexts(torch.utils.data.Dataset):
         item = {k: v[i] for k, v in self.encodings.items()}
         item["labels"] = self.labels[i]
         return item
-
-
-def planned_steps(n_examples: int, config: TrainConfig) -> int:
-    """Optimiser steps a run of ``n_examples`` texts takes under ``config``.
-
-    ``max(ceil(batches per epoch * epochs), min_steps)``, capped at ``max_steps`` if that
-    is positive; at least one step.
-    """
-    per_epoch = math.ceil(n_examples / config.batch_size)
-    steps = max(math.ceil(per_epoch * config.epochs), int(config.min_steps), 1)
-    return min(steps, int(config.max_steps)) if config.max_steps > 0 else steps
 
 
 def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
@@ -231,28 +196,6 @@ def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
         label2id={label: i for i, label in enumerate(labels)},
     )
     return model, tokenizer
-
-
-class _ProgressPrinter:
-    """Prints a short line about ten times per run instead of a progress bar (papermill-friendly)."""
-
-    def __new__(cls, total_steps: int):
-        from transformers import TrainerCallback
-
-        every = max(1, math.ceil(total_steps / 10))
-
-        class Printer(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                if logs and "loss" in logs and (
-                    state.global_step % every == 0 or state.global_step == state.max_steps
-                ):
-                    print(
-                        f"  step {state.global_step:>4}/{state.max_steps}"
-                        f"  epoch {logs.get('epoch', 0):5.2f}  loss {logs['loss']:.4f}",
-                        flush=True,
-                    )
-
-        return Printer()
 
 
 def train_classifier(
@@ -276,7 +219,7 @@ def train_classifier(
         config: Hyper-parameters.
         output_dir: Trainer scratch folder (a temporary folder by default).
     """
-    from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
+    from transformers import DataCollatorWithPadding
 
     if len(texts) != len(labels) or not len(texts):
         raise ValueError(f"need as many labels as texts (got {len(texts)} and {len(labels)})")
@@ -286,44 +229,8 @@ def train_classifier(
         raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
     dataset = _EncodedTexts(enc, [label2id[label] for label in labels])
-    total = planned_steps(len(dataset), config)
-    print(
-        f"Training on {len(dataset)} texts for {total} steps "
-        f"({total * config.batch_size / len(dataset):.1f} epochs, batch {config.batch_size})",
-        flush=True,
-    )
-    scratch = output_dir or tempfile.mkdtemp(prefix="trainer-")
-    args = TrainingArguments(
-        output_dir=str(scratch),
-        max_steps=total,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        weight_decay=config.weight_decay,
-        warmup_steps=int(round(config.warmup_ratio * total)),
-        lr_scheduler_type="linear",
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        save_strategy="no",
-        report_to=config.report_to,
-        run_name=config.run_name,
-        seed=config.seed,
-        data_seed=config.seed,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=False,
-    )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-        callbacks=[_ProgressPrinter(total)],
-    )
-    trainer.remove_callback(PrinterCallback)
-    trainer.train()
-    model.eval()
-    return list(trainer.state.log_history)
+    return run_trainer(model, tokenizer, dataset, config, DataCollatorWithPadding(tokenizer),
+                       output_dir)
 
 
 @torch.inference_mode()
@@ -470,8 +377,3 @@ class TextClassifier:
             chunk.to_csv(output_csv, mode="w" if n == 0 else "a", header=n == 0, index=False)
             scored.append(chunk)
         return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
-
-
-def config_dict(config: TrainConfig) -> dict:
-    """``TrainConfig`` as a plain dict (for ``export-info.json`` and ``metrics.json``)."""
-    return asdict(config)

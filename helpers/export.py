@@ -170,7 +170,11 @@ def reload_difference(model, tokenizer, folder: str | Path, texts: list[str], au
 
     reloaded, reloaded_tok, _ = load_export(folder, auto_class=auto_class)
     model.eval()
+
+    def outputs(m, tok):
+        # Every tensor the model returns: logits for classifiers, start/end logits for QA.
+        out = m(**tok(texts, padding=True, truncation=True, return_tensors="pt"))
+        return torch.cat([v.float().flatten() for v in out.values() if torch.is_tensor(v)])
+
     with torch.inference_mode():
-        a = model(**tokenizer(texts, padding=True, truncation=True, return_tensors="pt")).logits
-        b = reloaded(**reloaded_tok(texts, padding=True, truncation=True, return_tensors="pt")).logits
-    return float((a.float() - b.float()).abs().max())
+        return float((outputs(model, tokenizer) - outputs(reloaded, reloaded_tok)).abs().max())

@@ -1,0 +1,129 @@
+"""Fine-tuning with the transformers ``Trainer``, shared by every task family.
+
+One place decides how long a run is (:func:`planned_steps`), how it reports progress under
+papermill (a short line about ten times per run, no progress bars) and which ``Trainer``
+settings hold everywhere (no checkpoints, seeded data order, ``report_to`` passed through).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a student run (the notebooks' parameters map onto these).
+
+    ``epochs`` passes over the data, but never fewer than ``min_steps`` optimiser steps:
+    a few dozen labelled examples make only a handful of batches per epoch, too few
+    updates for a new classification head, while a large set is not slowed down by it.
+    ``max_steps > 0`` caps the steps (a time budget for large folders on a CPU).
+    """
+
+    epochs: float = 10.0
+    min_steps: int = 0
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    max_length: int = 256
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    report_to: str = "none"
+    max_steps: int = -1
+    logging_steps: int = 1
+    run_name: str | None = None
+
+
+def planned_steps(n_examples: int, config: TrainConfig) -> int:
+    """Optimiser steps a run of ``n_examples`` texts takes under ``config``.
+
+    ``max(ceil(batches per epoch * epochs), min_steps)``, capped at ``max_steps`` if that
+    is positive; at least one step.
+    """
+    per_epoch = math.ceil(n_examples / config.batch_size)
+    steps = max(math.ceil(per_epoch * config.epochs), int(config.min_steps), 1)
+    return min(steps, int(config.max_steps)) if config.max_steps > 0 else steps
+
+
+class _ProgressPrinter:
+    """Prints a short line about ten times per run instead of a progress bar (papermill-friendly)."""
+
+    def __new__(cls, total_steps: int):
+        from transformers import TrainerCallback
+
+        every = max(1, math.ceil(total_steps / 10))
+
+        class Printer(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs and "loss" in logs and (
+                    state.global_step % every == 0 or state.global_step == state.max_steps
+                ):
+                    print(
+                        f"  step {state.global_step:>4}/{state.max_steps}"
+                        f"  epoch {logs.get('epoch', 0):5.2f}  loss {logs['loss']:.4f}",
+                        flush=True,
+                    )
+
+        return Printer()
+
+
+def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
+                output_dir: str | Path | None = None) -> list[dict]:
+    """Train ``model`` in place on a ready ``dataset``; returns ``trainer.state.log_history``.
+
+    Args:
+        model: A transformers model whose forward pass returns a loss for the dataset's items.
+        tokenizer: Saved with the Trainer state (``processing_class``).
+        dataset: A torch dataset of tokenised items with their labels.
+        config: Hyper-parameters; the run takes :func:`planned_steps` steps.
+        collator: Pads each batch (dynamic padding).
+        output_dir: Trainer scratch folder (a temporary folder by default); nothing is saved.
+    """
+    from transformers import PrinterCallback, Trainer, TrainingArguments
+
+    total = planned_steps(len(dataset), config)
+    print(
+        f"Training on {len(dataset)} examples for {total} steps "
+        f"({total * config.batch_size / len(dataset):.1f} epochs, batch {config.batch_size})",
+        flush=True,
+    )
+    scratch = output_dir or tempfile.mkdtemp(prefix="trainer-")
+    args = TrainingArguments(
+        output_dir=str(scratch),
+        max_steps=total,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(round(config.warmup_ratio * total)),
+        lr_scheduler_type="linear",
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        save_strategy="no",
+        report_to=config.report_to,
+        run_name=config.run_name,
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[_ProgressPrinter(total)],
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    model.eval()
+    return list(trainer.state.log_history)
+
+
+def config_dict(config: TrainConfig) -> dict:
+    """``TrainConfig`` as a plain dict (for ``export-info.json`` and ``metrics.json``)."""
+    return asdict(config)
