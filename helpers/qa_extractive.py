@@ -398,3 +398,299 @@ def postprocess_predictions(
         ]
         results.append({**top[0], "candidates": top})
     return results
+
+
+# ---------------------------------------------------------------------------------------
+# Models: build, train, predict
+# ---------------------------------------------------------------------------------------
+
+YES_NO_START = re.compile(
+    r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.IGNORECASE
+)
+
+
+def is_yes_no_question(question: str) -> bool:
+    """A question that opens with an auxiliary verb ("Were both ...", "Does X ...") expects yes/no.
+
+    A span model cannot point at "yes" or "no" (they are rarely in the context), so such
+    questions are answered apart: see :class:`YesNoPrior`.
+    """
+    return bool(YES_NO_START.match(question))
+
+
+class YesNoPrior:
+    """Answers yes/no questions with the more frequent of "yes" and "no" in the labelled data.
+
+    A deliberate baseline: a handful of yes/no examples cannot train a yes/no decision, and
+    the notebooks report yes/no questions separately so that its (near-chance) accuracy is
+    never hidden inside the span scores. Ties go to "yes".
+    """
+
+    def __init__(self, answers: Sequence[str]):
+        counts = Counter(a.strip().lower() for a in answers if a.strip().lower() in YES_NO)
+        self.counts = {"yes": counts["yes"], "no": counts["no"]}
+        self.answer = "yes" if counts["yes"] >= counts["no"] else "no"
+
+
+class _Features:
+    def __init__(self, features: dict, keys: Sequence[str]):
+        self.features = features
+        self.keys = [k for k in keys if k in features]
+
+    def __len__(self) -> int:
+        return len(self.features["input_ids"])
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: self.features[k][i] for k in self.keys}
+
+
+def build_qa_model(model_name: str, seed: int = 42):
+    """A question-answering model (a new span head on ``model_name``) and its fast tokenizer.
+
+    The seed is set before the head is created, so the same seed gives the same head.
+    """
+    from transformers import AutoModelForQuestionAnswering, set_seed
+
+    from helpers.models import load_pretrained, load_tokenizer
+
+    set_seed(seed)
+    tokenizer = load_tokenizer(model_name, require_fast=True)
+    model = load_pretrained(AutoModelForQuestionAnswering, model_name)
+    return model, tokenizer
+
+
+def train_qa(
+    model,
+    tokenizer,
+    frame: pd.DataFrame,
+    config,
+    stride: int = 128,
+    max_question_length: int = 64,
+    output_dir=None,
+) -> tuple[list[dict], WindowStats]:
+    """Fine-tune a QA model in place on a frame with located answers.
+
+    Args:
+        model, tokenizer: From :func:`build_qa_model`.
+        frame: ``question``, ``context``, ``answer_start``, ``answer_text`` (see
+            :func:`locate_answers`); rows with ``answer_start < 0`` are left out and counted.
+        config: A :class:`helpers.training.TrainConfig`; ``config.max_length`` is the window.
+        stride: Context tokens shared by consecutive windows.
+        max_question_length: Questions are cut to this many tokens.
+
+    Returns:
+        ``(log_history, window_stats)``.
+    """
+    from transformers import DataCollatorWithPadding
+
+    from helpers.training import run_trainer
+
+    features, stats = prepare_train_features(
+        tokenizer, frame["question"].tolist(), frame["context"].tolist(),
+        frame["answer_start"].tolist(), frame["answer_text"].tolist(), config.max_length, stride,
+        max_question_length,
+    )
+    if not stats.labelled_windows:
+        raise QAInputError(
+            f"none of the {stats.examples} training examples has an answer located in a window, so "
+            "there is nothing to learn. Fix: check that the answers are spans of their contexts."
+        )
+    keys = ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions")
+    history = run_trainer(model, tokenizer, _Features(features, keys), config,
+                          DataCollatorWithPadding(tokenizer), output_dir)
+    return history, stats
+
+
+def predict_answers(
+    model,
+    tokenizer,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    max_length: int = 384,
+    stride: int = 128,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    top_k: int = 1,
+    batch_size: int = 16,
+    max_question_length: int = 64,
+) -> list[dict]:
+    """Answer each question from its context: windows → logits → :func:`postprocess_predictions`."""
+    import torch
+
+    features, _ = prepare_eval_features(tokenizer, questions, contexts, max_length, stride,
+                                        max_question_length)
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in features]
+    starts, ends = [], []
+    model.eval()
+    with torch.inference_mode():
+        for b in range(0, len(features["input_ids"]), batch_size):
+            batch = tokenizer.pad({k: features[k][b : b + batch_size] for k in keys},
+                                  return_tensors="pt").to(model.device)
+            out = model(**batch)
+            lengths = batch["attention_mask"].sum(1).tolist()
+            for i, n in enumerate(lengths):
+                starts.append(out.start_logits[i, :n].float().cpu().numpy())
+                ends.append(out.end_logits[i, :n].float().cpu().numpy())
+    return postprocess_predictions(starts, ends, features["example_index"], features["offset_mapping"],
+                                   contexts, n_best, max_answer_length, top_k)
+
+
+class QuestionAnswerer:
+    """An extractive QA model ready to answer (in memory or loaded from an export).
+
+    Yes/no questions (:func:`is_yes_no_question`) get ``yes_no_answer`` when it is set
+    (the training notebook stores its :class:`YesNoPrior` in the export), otherwise the span.
+    """
+
+    def __init__(self, model, tokenizer, max_length: int = 384, stride: int = 128, n_best: int = 20,
+                 max_answer_length: int = 30, yes_no_answer: str | None = None, batch_size: int = 16):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.settings = {"max_length": max_length, "stride": stride, "n_best": n_best,
+                         "max_answer_length": max_answer_length, "batch_size": batch_size}
+        self.yes_no_answer = yes_no_answer
+
+    @classmethod
+    def from_export(cls, path, unpack_to=None, **overrides):
+        """Load an export folder, its ``OUTPUT_DIR`` or tarball; settings come from ``export-info.json``."""
+        from transformers import AutoModelForQuestionAnswering
+
+        from helpers.export import load_export, read_export_info
+
+        model, tokenizer, folder = load_export(path, AutoModelForQuestionAnswering, unpack_to)
+        info = read_export_info(folder).get("qa_settings", {})
+        return cls(model, tokenizer, **{**info, **overrides})
+
+    def answer(self, questions: Sequence[str], contexts: Sequence[str], top_k: int = 1) -> list[dict]:
+        """One dict per question (see :func:`postprocess_predictions`), plus ``kind``."""
+        out = predict_answers(self.model, self.tokenizer, questions, contexts, top_k=top_k,
+                              **self.settings)
+        for q, r in zip(questions, out, strict=True):
+            r["kind"] = "span"
+            if self.yes_no_answer and is_yes_no_question(q):
+                r.update(kind="yes/no", answer=self.yes_no_answer, start=-1, end=-1)
+        return out
+
+    def answer_one(self, question: str, context: str, top_k: int = 5) -> pd.DataFrame:
+        """The ``top_k`` answers for one question, with score, probability and character span."""
+        result = self.answer([question], [context], top_k=top_k)[0]
+        if result["kind"] == "yes/no":
+            return pd.DataFrame([{"answer": result["answer"], "kind": "yes/no"}])
+        return pd.DataFrame(result["candidates"], columns=["answer", "probability", "score", "start", "end"])
+
+
+# ---------------------------------------------------------------------------------------
+# Data checks, evaluation tables, hub datasets
+# ---------------------------------------------------------------------------------------
+
+
+def auto_class():
+    """The transformers auto class of this family (for loading exports)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    return AutoModelForQuestionAnswering
+
+
+def answer_status_table(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """How the answers of each split were located (``answer_status`` from :func:`locate_answers`)."""
+    table = pd.DataFrame({"train": train["answer_status"].value_counts(),
+                          "test": test["answer_status"].value_counts()}).fillna(0).astype(int)
+    order = ["given", "found", "found-case", "repaired", "yes/no", "not-found", "empty"]
+    table = table.reindex([s for s in order if s in table.index])
+    table.loc["total"] = table.sum()
+    return table
+
+
+def window_report(tokenizer, frame: pd.DataFrame, max_length: int, stride: int,
+                  max_question_length: int = 64) -> dict:
+    """Context lengths in tokens and how many windows the examples of ``frame`` need."""
+    _, stats = prepare_eval_features(tokenizer, frame["question"].tolist(), frame["context"].tolist(),
+                                     max_length, stride, max_question_length)
+    encoded = tokenizer(frame["context"].tolist(), add_special_tokens=False)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+    return {**{k: v for k, v in stats.as_dict().items() if "answer" not in k and "labelled" not in k},
+            "context_tokens_p50": float(np.percentile(lengths, 50)),
+            "context_tokens_max": int(max(lengths)), "context_tokens": lengths}
+
+
+def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame, yes_no_answer: str | None) -> dict:
+    """Score predictions against ``frame["answer"]``; yes/no questions get ``yes_no_answer``.
+
+    Returns:
+        ``{"scores": DataFrame (rows span / yes/no / all; exact_match, f1, n),
+        "predictions": DataFrame (question, answer, predicted, kind, probability, f1)}``.
+    """
+    from helpers.metrics import squad_scores, squad_scores_by_group
+
+    rows = []
+    for q, gold, p in zip(frame["question"], frame["answer"], predictions, strict=True):
+        yes_no = is_yes_no_question(q) or gold.strip().lower() in YES_NO
+        kind = "yes/no" if yes_no else "span"
+        text = yes_no_answer if yes_no and yes_no_answer else p["answer"]
+        rows.append({"question": q, "answer": gold, "predicted": text, "kind": kind,
+                     "probability": None if kind == "yes/no" else round(p["probability"], 4)})
+    table = pd.DataFrame(rows)
+    per = squad_scores(table["predicted"], table["answer"])["per_example"]
+    table["f1"] = [round(x["f1"], 3) for x in per]
+    scores = squad_scores_by_group(table["predicted"], table["answer"], table["kind"])
+    return {"scores": scores, "predictions": table}
+
+
+def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | None, settings: dict) -> dict:
+    """:func:`predict_answers` on ``frame`` then :func:`evaluate_answers`."""
+    preds = predict_answers(model, tokenizer, frame["question"].tolist(), frame["context"].tolist(),
+                            **settings)
+    return evaluate_answers(preds, frame, yes_no_answer)
+
+
+def results_table(results: dict[str, dict]) -> pd.DataFrame:
+    """One row per model: EM and F1 over all questions, over span questions, and yes/no accuracy."""
+    rows = {}
+    for name, r in results.items():
+        s = r["scores"]
+        row = {"exact_match": s.loc["all", "exact_match"], "f1": s.loc["all", "f1"]}
+        if "span" in s.index:
+            row |= {"span_exact_match": s.loc["span", "exact_match"], "span_f1": s.loc["span", "f1"]}
+        if "yes/no" in s.index:
+            row |= {"yes_no_accuracy": s.loc["yes/no", "exact_match"]}
+        rows[name] = row
+    return pd.DataFrame(rows).T.astype(float).round(2)
+
+
+def results_dict(results: dict[str, dict]) -> dict:
+    """The scores of :func:`evaluate_answers` for every model, as plain JSON-ready dicts."""
+    return {name: {group: {k: float(v) for k, v in row.items()}
+                   for group, row in r["scores"].iterrows()} for name, r in results.items()}
+
+
+def frame_from_squad_records(records) -> pd.DataFrame:
+    """``question, answer, context, answer_start`` from SQuAD-format records (first gold answer)."""
+    rows = []
+    for r in records:
+        answers = r["answers"]
+        text = answers["text"][0] if answers["text"] else ""
+        start = answers["answer_start"][0] if answers["answer_start"] else -1
+        rows.append({"question": r["question"].strip(), "answer": text, "context": r["context"],
+                     "answer_start": start})
+    return pd.DataFrame(rows)
+
+
+def load_hub_task(name: str, train_split: str, test_split: str):
+    """A SQuAD-format hub dataset as a QA :class:`~helpers.tasks.Task` (needs ``datasets`` and network).
+
+    The training contexts, de-duplicated, stand in for ``unstructured.csv``.
+    """
+    try:
+        from datasets import load_dataset
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("HUB_DATASET needs the `datasets` package: pip install datasets") from err
+    from pathlib import Path
+
+    from helpers.tasks import Task
+
+    train = frame_from_squad_records(load_dataset(name, split=train_split))
+    test = frame_from_squad_records(load_dataset(name, split=test_split))
+    unstructured = pd.DataFrame({"context": train["context"].drop_duplicates().tolist()})
+    return Task(name=name.replace("/", "-"), kind="qa", data_dir=Path("."),
+                description=f"Hub dataset {name} ({train_split} / {test_split})", classes={},
+                train=train, test=test, unstructured=unstructured)

@@ -105,3 +105,45 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# A small QA task in our format: two titled paragraphs per context, span and yes/no answers.
+QA_CONTEXTS = [
+    "Lake Vorn: Lake Vorn is a glacial lake in the Aster Hills. It was first mapped in 1832 by the "
+    "surveyor Ilse Marten. Ilse Marten: Ilse Marten was born in Kessel in 1801 and trained as an engineer.",
+    "The Copper Bridge: The Copper Bridge crosses the river Lune at Dorrow. It opened in 1907 and is "
+    "412 metres long. Dorrow: Dorrow is a market town with a population of 18,000 people.",
+    "Miriam Hale: Miriam Hale wrote the novel The Glass Orchard, published in 1954. She lived in Brackley. "
+    "Brackley: Brackley is a village on the south coast, known for its lighthouse.",
+    "Radio Tellin: Radio Tellin began broadcasting in 1961 from studios in Port Ayre. Port Ayre: Port Ayre "
+    "is a harbour city founded in 1620 by fishermen from the north.",
+]
+QA_TRAIN = [
+    ["Who first mapped Lake Vorn?", "Ilse Marten", QA_CONTEXTS[0]],
+    ["In which year was the surveyor of Lake Vorn born?", "1801", QA_CONTEXTS[0]],
+    ["How long is the bridge in Dorrow?", "412 metres", QA_CONTEXTS[1]],
+    ["When did the Copper Bridge open?", "1907", QA_CONTEXTS[1]],
+    ["Who wrote The Glass Orchard?", "Miriam Hale", QA_CONTEXTS[2]],
+    ["Is Brackley known for its lighthouse?", "yes", QA_CONTEXTS[2]],
+]
+QA_TEST = [
+    ["Where was the surveyor of Lake Vorn born?", "Kessel", QA_CONTEXTS[0]],
+    ["What river does the Copper Bridge cross?", "Lune", QA_CONTEXTS[1]],
+    ["When was the city of Radio Tellin's studios founded?", "1620", QA_CONTEXTS[3]],
+    ["Was Radio Tellin founded before 1950?", "no", QA_CONTEXTS[3]],
+]
+
+
+def make_qa_task(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "job_description.json").write_text(json.dumps({
+        "task_description": "Answer questions from two short titled paragraphs."}), encoding="utf-8")
+    write_csv(folder / "train.csv", ["question", "answer", "context"], QA_TRAIN)
+    write_csv(folder / "test.csv", ["question", "answer", "context"], QA_TEST)
+    write_csv(folder / "unstructured.csv", ["context"], [[c] for c in QA_CONTEXTS])
+    return folder
+
+
+@pytest.fixture
+def tiny_qa_task(tmp_path) -> Path:
+    return make_qa_task(tmp_path / "data-tinyqa")

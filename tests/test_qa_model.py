@@ -1,0 +1,107 @@
+"""Extractive QA: training, prediction, evaluation tables and export on a tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import qa_extractive as qa
+from helpers.export import export_model, reload_difference
+from helpers.tasks import load_task
+from helpers.training import TrainConfig
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [("Were both born in Ohio?", True), ("  does it flow north?", True), ("Is it?", True),
+     ("Who wrote it?", False), ("Island of what?", False), ("Which was first, A or B?", False)],
+)
+def test_is_yes_no_question(question, expected):
+    assert qa.is_yes_no_question(question) is expected
+
+
+def test_yes_no_prior_takes_the_majority_and_ties_go_to_yes():
+    assert qa.YesNoPrior(["yes", "No", "no", "Paris"]).answer == "no"
+    assert qa.YesNoPrior(["yes", "no"]).answer == "yes"
+    assert qa.YesNoPrior(["Paris"]).counts == {"yes": 0, "no": 0}
+
+
+def test_tiny_qa_task_loads_and_answers_are_located(tiny_qa_task):
+    task = load_task(tiny_qa_task, kind="qa")
+    train, test = qa.locate_answers(task.train), qa.locate_answers(task.test)
+    table = qa.answer_status_table(train, test)
+    assert table.loc["found", "train"] == 5 and table.loc["yes/no", "train"] == 1
+    assert table.loc["total"].tolist() == [6, 4]
+
+
+def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path):
+    task = load_task(tiny_qa_task, kind="qa")
+    train, test = qa.locate_answers(task.train), qa.locate_answers(task.test)
+    model, tok = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    config = TrainConfig(epochs=1, min_steps=40, batch_size=4, max_length=64, learning_rate=3e-3, seed=0)
+    history, stats = qa.train_qa(model, tok, train, config, stride=16)
+    losses = [r["loss"] for r in history if "loss" in r]
+    assert len(losses) == 40 and np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    assert stats.answers_without_position == 1 and stats.examples == 6
+    assert stats.windows > stats.examples - 1  # 64-token windows: some contexts need two
+
+    # After 40 steps on 5 span examples the tiny model answers its own training questions.
+    settings = {"max_length": 64, "stride": 16, "n_best": 10, "max_answer_length": 10}
+    spans = train[train["answer_start"] >= 0]
+    preds = qa.predict_answers(model, tok, spans["question"].tolist(), spans["context"].tolist(),
+                               **settings)
+    assert sum(p["answer"] == a for p, a in zip(preds, spans["answer_text"], strict=True)) >= 3
+    for p, c in zip(preds, spans["context"], strict=True):
+        assert c[p["start"] : p["end"]] == p["answer"] and 0 < p["probability"] <= 1
+
+    result = qa.evaluate_model(model, tok, test, "yes", settings)
+    scores = result["scores"]
+    assert scores.loc["yes/no", "n"] == 1 and scores.loc["yes/no", "exact_match"] == 0.0  # gold "no"
+    assert scores.loc["span", "n"] == 3 and scores.loc["all", "n"] == 4
+    table = qa.results_table({"x": result})
+    assert list(table.columns) == ["exact_match", "f1", "span_exact_match", "span_f1", "yes_no_accuracy"]
+    assert qa.results_dict({"x": result})["x"]["all"]["n"] == 4.0
+
+    paths = export_model(model, tok, tmp_path / "out", "tinyqa", history,
+                         info={"qa_settings": {**settings, "yes_no_answer": "yes"}})
+    assert reload_difference(model, tok, paths.model_dir, ["q?"], auto_class=qa.auto_class()) < 1e-5
+    answerer = qa.QuestionAnswerer.from_export(paths.tarball, unpack_to=tmp_path / "u")
+    assert answerer.settings["max_length"] == 64 and answerer.yes_no_answer == "yes"
+    again = answerer.answer(spans["question"].tolist(), spans["context"].tolist())
+    assert [a["answer"] for a in again] == [p["answer"] for p in preds]
+    assert answerer.answer(["Is Dorrow a town?"], [task.train["context"][2]])[0]["kind"] == "yes/no"
+    top = answerer.answer_one(spans["question"].iloc[0], spans["context"].iloc[0], top_k=3)
+    assert list(top.columns) == ["answer", "probability", "score", "start", "end"]
+    assert len(top) <= 3 and top["probability"].is_monotonic_decreasing
+
+
+def test_training_refuses_a_frame_without_any_located_answer(tiny_model_dir):
+    model, tok = qa.build_qa_model(str(tiny_model_dir))
+    frame = pd.DataFrame({"question": ["Is it?"], "context": ["Some text."], "answer_start": [-1],
+                          "answer_text": ["yes"]})
+    with pytest.raises(qa.QAInputError, match="nothing to learn"):
+        qa.train_qa(model, tok, frame, TrainConfig(max_steps=1, max_length=32), stride=4)
+
+
+def test_window_report_counts_long_contexts(tiny_model_dir):
+    from helpers.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    frame = pd.DataFrame({"question": ["q one", "q two"],
+                          "context": ["short text", " ".join(str(n) for n in range(10, 70))]})
+    report = qa.window_report(tok, frame, max_length=32, stride=8)
+    assert report["context_tokens"] == [2, 60] and report["examples_with_several_windows"] == 1
+    # room = 32 - 2 question tokens - 3 specials = 27; step 19: 60 tokens need 3 windows.
+    assert report["windows"] == 1 + 3 and report["max_windows_per_example"] == 3
+
+
+def test_frame_from_squad_records():
+    records = [
+        {"question": " Who? ", "context": "Ann went.", "answers": {"text": ["Ann", "Ann"],
+                                                                  "answer_start": [0, 0]}},
+        {"question": "None?", "context": "x", "answers": {"text": [], "answer_start": []}},
+    ]
+    frame = qa.frame_from_squad_records(records)
+    assert frame.to_dict("list") == {"question": ["Who?", "None?"], "answer": ["Ann", ""],
+                                     "context": ["Ann went.", "x"], "answer_start": [0, -1]}
