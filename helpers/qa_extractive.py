@@ -57,18 +57,21 @@ def locate_answer(context: str, answer: str, start: int | None = None) -> tuple[
     text = answer.strip()
     if not text:
         return -1, "empty"
+    if text.lower() in YES_NO:
+        # Never a span, even where the letters occur ("no" in "known").
+        return -1, "yes/no"
     if start is not None and start >= 0 and context[start : start + len(text)] == text:
         return start, "given"
-    hits = [m.start() for m in re.finditer(re.escape(text), context)]
+    # Whole-word occurrences first ("Ann" should not match inside "Annual"), then any.
+    whole = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", context)]
+    hits = whole or [m.start() for m in re.finditer(re.escape(text), context)]
     if hits:
         if start is not None and start >= 0:
             return min(hits, key=lambda h: (abs(h - start), h)), "repaired"
         return hits[0], "found"
-    if text.lower() in YES_NO:
-        return -1, "yes/no"
-    low = context.lower().find(text.lower())
-    if low >= 0:
-        return low, "found-case"
+    low = re.search(rf"(?<!\w){re.escape(text)}(?!\w)", context, re.IGNORECASE)
+    if low:
+        return low.start(), "found-case"
     return -1, "not-found"
 
 

@@ -68,6 +68,10 @@ def context_tokens(tok, features, w):
         ("Zürich lies on a lake.", "Zürich", None, (0, "found")),  # accents
         ("The city of paris.", "Paris", None, (12, "found-case")),
         ("Is it so? It is.", "yes", None, (-1, "yes/no")),
+        ("It is well known.", "no", None, (-1, "yes/no")),  # not the "no" in "known"
+        ("No, it is not.", "No", 0, (-1, "yes/no")),  # even where it stands in the text
+        ("The Annual report by Ann.", "Ann", None, (21, "found")),  # whole word first
+        ("Annual reports.", "Ann", None, (0, "found")),  # else any occurrence
         ("Nothing here.", "Berlin", None, (-1, "not-found")),
         ("Nothing here.", "   ", None, (-1, "empty")),
     ],
