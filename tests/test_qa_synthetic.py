@@ -1,0 +1,377 @@
+"""Synthetic QA by cloze translation: sentences, answer candidates, questions, filters, generation."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from helpers.qa_synthetic import (
+    COLUMNS,
+    Candidate,
+    cloze_to_question,
+    describe_generation,
+    find_answer_candidates,
+    generate_questions,
+    normalise_question,
+    question_rejection_reason,
+    split_paragraphs,
+    split_sentences,
+)
+from tests.conftest import REPO
+
+UNSTRUCTURED = REPO / "data-hotpotqa" / "unstructured.csv"
+
+AUSTEN = (
+    "Pride and Prejudice: Pride and Prejudice is a novel published anonymously in January 1813 by "
+    "Thomas Egerton of London. It follows Elizabeth Bennet and her changing opinion of the proud Mr. Darcy. "
+    "Jane Austen: Jane Austen was born on 16 December 1775 in the rectory at Steventon, a village in "
+    "Hampshire. She died in Winchester in 1817 and is buried in its cathedral."
+)
+MELVILLE = "Herman Melville was born in 1819 in New York City into a merchant family."
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def candidate(sentence: str, text: str) -> Candidate:
+    return next(c for c in find_answer_candidates(sentence) if c.text == text)
+
+
+def by_text(sentence: str, **known) -> dict[str, str]:
+    return {c.text: c.kind for c in find_answer_candidates(sentence, **known)}
+
+
+@pytest.fixture(scope="module")
+def contexts() -> list[str]:
+    return pd.read_csv(UNSTRUCTURED)["context"].tolist()
+
+
+@pytest.fixture(scope="module")
+def generated(contexts) -> pd.DataFrame:
+    return generate_questions(contexts, max_per_context=3, seed=0)
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences and paragraphs
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Mr. Darcy met Dr. Watson on St. James's Street. They talked.",
+            ["Mr. Darcy met Dr. Watson on St. James's Street.", "They talked."],
+        ),
+        (
+            "J. R. R. Tolkien wrote The Hobbit. It appeared in 1937.",
+            ["J. R. R. Tolkien wrote The Hobbit.", "It appeared in 1937."],
+        ),
+        (
+            "The tilt reached 5.5 degrees by 1990. Engineers then reduced it.",
+            ["The tilt reached 5.5 degrees by 1990.", "Engineers then reduced it."],
+        ),
+        (
+            "A.C. Milan won the cup. He moved to the U.S. In 1990 he retired.",
+            ["A.C. Milan won the cup.", "He moved to the U.S.", "In 1990 he retired."],
+        ),
+        ("Is it finished? Yes! It is.", ["Is it finished?", "Yes!", "It is."]),
+        ("It played Symphony No. 8 twice. Nobody left.", ["It played Symphony No. 8 twice.", "Nobody left."]),
+    ],
+)
+def test_split_sentences_edge_cases(text, expected):
+    assert sentences(text) == expected
+
+
+def test_split_sentences_leaves_titles_out():
+    got = sentences(AUSTEN)
+    assert got[0].startswith("Pride and Prejudice is a novel")
+    assert got[2].startswith("Jane Austen was born")
+    assert got[1].endswith("Mr. Darcy.")  # the title "Jane Austen:" is no part of the sentence before
+    assert not any(":" in s for s in got)
+    assert len(got) == 4
+
+
+def test_split_paragraphs_keeps_titles_with_initials_whole():
+    text = "Coelacanth: A second species was found in the late 1990s. J. L. B. Smith: Smith was a chemist."
+    paras = split_paragraphs(text)
+    assert [p.title for p in paras] == ["Coelacanth", "J. L. B. Smith"]
+    assert text[paras[1].start : paras[1].end] == "Smith was a chemist."
+    assert sentences(text) == ["A second species was found in the late 1990s.", "Smith was a chemist."]
+
+
+def test_text_without_titles_is_one_paragraph():
+    paras = split_paragraphs("The reasons were simple: cost and time. Nothing else.")
+    assert len(paras) == 1 and paras[0].title == ""
+
+
+def test_real_contexts_split_into_two_paragraphs_and_clean_sentences(contexts):
+    for context in contexts:
+        assert len(split_paragraphs(context)) == 2
+        for a, b in split_sentences(context):
+            sentence = context[a:b]
+            assert sentence == sentence.strip() and ": " not in sentence
+            assert sentence[-1] in ".!?'\""
+
+
+# ---------------------------------------------------------------------------------------
+# Candidates
+# ---------------------------------------------------------------------------------------
+
+
+def test_candidates_of_each_kind():
+    assert by_text(MELVILLE) == {"Herman Melville": "person", "1819": "date", "New York City": "place"}
+    austen = "Jane Austen was born on 16 December 1775 in the rectory at Steventon, a village in Hampshire."
+    assert by_text(austen) == {
+        "Jane Austen": "person", "16 December 1775": "date", "Steventon": "place", "Hampshire": "place",
+    }
+    published = "It was published anonymously in January 1813 by Thomas Egerton of London."
+    assert by_text(published) == {"January 1813": "date", "Thomas Egerton of London": "person"}
+    assert by_text("It became part of the holding company Alphabet in 2015.") == {
+        "Alphabet": "name", "2015": "date",
+    }
+    assert by_text("Staff included the engineer Tommy Flowers.") == {"Tommy Flowers": "person"}
+
+
+def test_number_candidates_leave_the_counted_noun_out():
+    assert by_text("The Nile flows about 6,650 kilometres north.")["6,650"] == "number"
+    assert by_text("By 1990 the tilt had reached about 5.5 degrees.") == {"1990": "date", "5.5": "number"}
+    assert by_text("He taught there for about forty years.") == {"forty": "number"}
+    assert by_text("It cost roughly $25 billion at the time.") == {"$25 billion": "number"}
+
+
+def test_names_keep_particles_and_skip_adjectives():
+    assert by_text("Wernher von Braun was born in Wirsitz.")["Wernher von Braun"] == "person"
+    assert "Nicholas of Verdun" in by_text("It is attributed to the goldsmith Nicholas of Verdun.")
+    assert by_text("Alessandro Volta was an Italian physicist.") == {"Alessandro Volta": "name"}
+    # a lone capitalised word at the sentence start is only a name when known to be one
+    assert by_text("Construction began in 1173.") == {"1173": "date"}
+    assert by_text("Napoleon made him a count.") == {}
+    assert by_text("Napoleon made him a count.", known_names={"Napoleon"}) == {"Napoleon": "name"}
+    page = by_text("Page visited Stanford.", known_people={"Larry Page"})
+    assert page == {"Page": "person", "Stanford": "name"}
+
+
+def test_precise_dates_and_numbers():
+    # the year is an adjective here, and "Italian" no name
+    assert by_text("Cinema Paradiso is a 1988 Italian drama.") == {"Cinema Paradiso": "name"}
+    assert by_text("It was built between 1406 and 1420.") == {}  # one end of a range
+    assert by_text("Apollo 11 landed in July 1969.") == {"Apollo 11": "name", "July 1969": "date"}
+    assert by_text("It was inscribed in 196 BC at Memphis.") == {"196 BC": "date", "Memphis": "place"}
+
+
+def test_candidate_offsets_point_into_the_sentence(contexts):
+    for context in contexts[:40]:
+        for a, b in split_sentences(context):
+            sentence = context[a:b]
+            found = find_answer_candidates(sentence)
+            for c in found:
+                assert sentence[c.start : c.end] == c.text
+            assert all(x.end <= y.start for x, y in zip(found, found[1:], strict=False))
+
+
+# ---------------------------------------------------------------------------------------
+# Cloze to question
+# ---------------------------------------------------------------------------------------
+
+
+def test_melville_year_gives_an_in_what_year_question():
+    question = cloze_to_question(MELVILLE, candidate(MELVILLE, "1819"))
+    assert question.startswith(("When", "In what year")) and "1819" not in question
+    assert question == "In what year was Herman Melville born in New York City into a merchant family?"
+
+
+@pytest.mark.parametrize(
+    "sentence, answer, expected",
+    [
+        (MELVILLE, "New York City", "Where was Herman Melville born in 1819 into a merchant family?"),
+        (MELVILLE, "Herman Melville", "Who was born in 1819 in New York City into a merchant family?"),
+        (
+            "Jane Austen was born on 16 December 1775 in the rectory at Steventon, a village in Hampshire.",
+            "16 December 1775",
+            "When was Jane Austen born in the rectory at Steventon, a village in Hampshire?",
+        ),
+        (
+            "The company introduced a special yeast strain in 1886.",
+            "1886",
+            "In what year did the company introduce a special yeast strain?",
+        ),
+        (
+            "The Nile flows about 6,650 kilometres north through eleven countries.",
+            "6,650",
+            "How many kilometres does the Nile flow north through eleven countries?",
+        ),
+        ("In 1799 he built the voltaic pile.", "1799", "In what year did he build the voltaic pile?"),
+        (
+            "Cinema Paradiso is a 1988 Italian drama written and directed by Giuseppe Tornatore.",
+            "Giuseppe Tornatore",
+            "Who is Cinema Paradiso a 1988 Italian drama written and directed by?",
+        ),
+        ("He died in Winchester in 1817.", "Winchester", "Where did he die in 1817?"),
+        (
+            "By 1990 the tilt had reached about 5.5 degrees.",
+            "1990",
+            "By what year had the tilt reached about 5.5 degrees?",
+        ),
+        ("It cost roughly $25 billion at the time.", "$25 billion", "How much did it cost at the time?"),
+        (
+            "He moved to Madrid in the late 1960s and became a central figure of the Movida Madrileña.",
+            "Movida Madrileña",
+            "What did he become a central figure of?",
+        ),
+        (
+            "Apollo 13, launched in April 1970, had to abandon its landing.",
+            "April 1970",
+            "When was Apollo 13 launched?",
+        ),
+        (
+            "He died in Paris in July 1971 at the age of 27.",
+            "27",
+            "At what age did he die in Paris in July 1971?",
+        ),
+    ],
+)
+def test_exact_questions(sentence, answer, expected):
+    assert cloze_to_question(sentence, candidate(sentence, answer)) == expected
+
+
+def test_identity_mapping_when_no_inversion_rule_fits():
+    # a plural present verb ("live") is not recognised, so the wh-word goes in front of the rest
+    sentence = "Three species of long-beaked echidna live in New Guinea."
+    assert cloze_to_question(sentence, candidate(sentence, "New Guinea")) == (
+        "Where three species of long-beaked echidna live?"
+    )
+
+
+def test_number_without_a_counted_noun_asks_what_number():
+    sentence = "The winning ticket was 42 in the draw."
+    question = cloze_to_question(sentence, Candidate("42", 23, 25, "number"))
+    assert question == "What number was the winning ticket in the draw?"
+
+
+def test_degenerate_questions_are_none():
+    lists = "It flows through Mali, Niger and Nigeria."
+    for name in ("Mali", "Niger", "Nigeria"):
+        assert cloze_to_question(lists, candidate(lists, name)) is None  # one item of a list
+    assert cloze_to_question(MELVILLE, Candidate("1820", 28, 32, "date")) is None  # not the sentence's text
+    assert cloze_to_question("Paris.", Candidate("Paris", 0, 5, "place")) is None  # nothing left to ask
+
+
+# ---------------------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------------------
+
+
+def test_each_filter_has_a_reason():
+    sentence = "Herman Melville was born in 1819."
+    good = "In what year was Herman Melville born?"
+    assert question_rejection_reason(good, "1819", sentence) is None
+    assert question_rejection_reason("Who was he?", "Melville", sentence) == "too_short"
+    assert question_rejection_reason("Who " + "very " * 30 + "long?", "Melville", sentence) == "too_long"
+    leaked = question_rejection_reason("When was Melville born in 1819?", "1819", sentence)
+    assert leaked == "answer_in_question"
+    assert question_rejection_reason("Herman Melville was born in 1819?", "1819", sentence) in (
+        "answer_in_question", "same_as_sentence",
+    )
+    copied = question_rejection_reason("Herman Melville was born in 1819?", "Boston", sentence)
+    assert copied == "same_as_sentence"
+    assert question_rejection_reason(good, "the", sentence) == "trivial_answer"
+    assert question_rejection_reason(good, " , ", sentence) == "trivial_answer"
+    seen = {normalise_question("In what year was Herman Melville born ?")}
+    assert question_rejection_reason(good, "1819", sentence, seen) == "duplicate"
+
+
+def test_word_limits_are_parameters():
+    question = "In what year was Herman Melville born?"
+    assert question_rejection_reason(question, "1819", "x", min_question_words=8) == "too_short"
+    assert question_rejection_reason(question, "1819", "x", max_question_words=6) == "too_long"
+
+
+def test_generation_applies_the_filters(generated):
+    for row in generated.itertuples():
+        assert question_rejection_reason(row.question, row.answer, "") is None
+        assert not re.search(rf"(?<!\w){re.escape(row.answer.lower())}(?!\w)", row.question.lower())
+        assert 4 <= len(row.question.split()) <= 30
+        assert row.question.endswith("?") and row.question[0].isupper()
+    assert generated["question"].map(normalise_question).is_unique
+    strict = generate_questions([AUSTEN], max_per_context=10, min_question_words=10)
+    assert (strict["question"].str.split().str.len() >= 10).all()
+
+
+def test_a_repeated_context_yields_no_duplicate_questions():
+    df = generate_questions([AUSTEN, AUSTEN], max_per_context=2)
+    assert df["question"].map(normalise_question).is_unique
+    assert set(df["context_index"]) <= {0, 1}
+
+
+# ---------------------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------------------
+
+
+def test_frame_shape_and_types():
+    df = generate_questions([AUSTEN, "", "No names or dates here at all."])
+    assert list(df.columns) == COLUMNS
+    assert df["answer_start"].dtype.kind == "i" and df["context_index"].dtype.kind == "i"
+    assert set(df["context_index"]) == {0}
+    empty = generate_questions([])
+    assert list(empty.columns) == COLUMNS and empty.empty
+
+
+def test_cap_per_context(contexts):
+    for cap in (1, 2):
+        df = generate_questions(contexts[:60], max_per_context=cap, seed=3)
+        assert df.groupby("context_index").size().max() <= cap
+    assert generate_questions(contexts[:10], max_per_context=0).empty
+
+
+def test_picks_spread_over_both_paragraphs_and_sentences():
+    df = generate_questions([AUSTEN], max_per_context=2, seed=0)
+    second = split_paragraphs(AUSTEN)[1].start
+    assert len(df) == 2
+    assert sorted(df["answer_start"] >= second) == [False, True]
+    df = generate_questions([AUSTEN], max_per_context=4, seed=0)
+    spans = split_sentences(AUSTEN)
+    hit = {next(i for i, (a, b) in enumerate(spans) if a <= s < b) for s in df["answer_start"]}
+    assert len(hit) >= 3
+
+
+def test_deterministic_under_the_seed(contexts, generated):
+    pd.testing.assert_frame_equal(generated, generate_questions(contexts, max_per_context=3, seed=0))
+    other = generate_questions(contexts, max_per_context=3, seed=1)
+    assert not other.equals(generated)  # another seed picks other candidates somewhere
+    assert len(other) == pytest.approx(len(generated), rel=0.05)
+
+
+def test_answer_offsets_hold_on_the_real_data(contexts, generated):
+    assert len(generated) > 0
+    for row in generated.itertuples():
+        assert row.context == contexts[row.context_index]
+        assert row.context[row.answer_start : row.answer_start + len(row.answer)] == row.answer
+    roomy = generate_questions(contexts, max_per_context=50, seed=5)
+    for row in roomy.itertuples():
+        assert row.context[row.answer_start : row.answer_start + len(row.answer)] == row.answer
+
+
+def test_coverage_and_variety_on_the_real_data(contexts, generated):
+    stats = describe_generation(generated, len(contexts))
+    assert stats["contexts_with_questions"] >= 0.8 * len(contexts)
+    assert sum(1 for n in stats["per_kind"].values() if n > 0) >= 3
+
+
+def test_describe_generation_counts():
+    df = pd.DataFrame(
+        {
+            "question": ["q1?", "q2?", "q3?"], "answer": ["a", "b", "c"], "answer_start": [0, 0, 0],
+            "context": ["a", "b", "c"], "kind": ["date", "date", "place"], "context_index": [0, 0, 2],
+        }
+    )
+    stats = describe_generation(df, n_contexts=4)
+    assert stats["total"] == 3
+    assert stats["per_kind"] == {"date": 2, "number": 0, "person": 0, "place": 1, "name": 0}
+    assert stats["contexts_with_questions"] == 2 and stats["contexts_with_none"] == 2
+    assert stats["mean_per_context"] == pytest.approx(0.75)
+    assert describe_generation(df.iloc[:0], 5)["contexts_with_none"] == 5
