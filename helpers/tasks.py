@@ -25,7 +25,9 @@ TASK_FILES = ("job_description.json", "train.csv", "test.csv", "unstructured.csv
 # Columns each kind of task expects, per file.
 COLUMNS = {
     "classification": {"labelled": ("question", "answer"), "unstructured": ("context",)},
-    "qa": {"labelled": ("question", "answer", "context"), "unstructured": ("context",)},
+    "qa": {"labelled": ("question", "answer", "context"), "unstructured": ("context",),
+           # The character offset of the answer in its context, where the data has it.
+           "optional": ("answer_start",)},
 }
 
 
@@ -155,8 +157,11 @@ def load_task(data_dir: str | Path, kind: str = "classification") -> Task:
 
     description, classes = _read_job_description(folder / "job_description.json", kind)
     cols = COLUMNS[kind]
-    train = read_task_csv(folder / "train.csv", cols["labelled"])
-    test = read_task_csv(folder / "test.csv", cols["labelled"])
+    optional = cols.get("optional", ())
+    train = read_task_csv(folder / "train.csv", cols["labelled"], optional)
+    test = read_task_csv(folder / "test.csv", cols["labelled"], optional)
+    for name, frame in (("train.csv", train), ("test.csv", test)):
+        _check_answer_starts(folder / name, frame)
     unstructured = read_task_csv(folder / "unstructured.csv", cols["unstructured"])
 
     found: list[str] = []
@@ -181,8 +186,10 @@ def load_task(data_dir: str | Path, kind: str = "classification") -> Task:
     return task
 
 
-def read_task_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def read_task_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read one CSV of a task folder as text, exactly as written, and check it.
+
+    ``optional`` columns are kept when present (their cells may be blank) and never required.
 
     Every cell is read as a string (``"NA"`` or ``"None"`` stay text), leading and
     trailing white space is kept in the data but an all-blank cell counts as empty.
@@ -218,7 +225,7 @@ def read_task_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
     header = [str(c) for c in df.columns]
     stripped = [c.strip() for c in header]
     missing = [c for c in columns if c not in stripped]
-    extra = [c for c, s in zip(header, stripped, strict=True) if s not in columns]
+    extra = [c for c, s in zip(header, stripped, strict=True) if s not in columns and s not in optional]
     if missing or extra:
         parts = []
         if missing:
@@ -230,10 +237,11 @@ def read_task_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
             hint = f" (rename {extra[0]!r} to {missing[0]!r}?)"
         raise TaskDataError(
             f"{path}: {' and '.join(parts)}; the header is {header}. "
-            f"Fix: the header must be exactly {','.join(columns)}{hint}."
+            f"Fix: the header must be exactly {','.join(columns)}{hint}"
+            + (f" (optionally also {', '.join(optional)})." if optional else ".")
         )
     df.columns = stripped
-    df = df[list(columns)]
+    df = df[list(columns) + [c for c in optional if c in stripped]]
     if df.empty:
         raise TaskDataError(
             f"{path} has a header but no rows. Fix: add at least one row under "
@@ -250,6 +258,19 @@ def read_task_csv(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
                 "Fix: fill the cell(s) or delete those rows."
             )
     return df.reset_index(drop=True)
+
+
+def _check_answer_starts(path: Path, frame: pd.DataFrame) -> None:
+    if "answer_start" not in frame:
+        return
+    bad = ~frame["answer_start"].str.strip().str.fullmatch(r"\d*")
+    if bad.any():
+        row = int(bad[bad].index[0]) + 1
+        raise TaskDataError(
+            f"{path}, row {row}: answer_start {frame['answer_start'][row - 1]!r} is not a character "
+            "offset. Fix: a whole number >= 0 (where the answer starts in the context), or leave it "
+            "blank to have the answer searched for."
+        )
 
 
 def _read_job_description(path: Path, kind: str) -> tuple[str, dict[str, str]]:

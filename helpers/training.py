@@ -127,3 +127,21 @@ def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
 def config_dict(config: TrainConfig) -> dict:
     """``TrainConfig`` as a plain dict (for ``export-info.json`` and ``metrics.json``)."""
     return asdict(config)
+
+
+def chain_histories(*histories: list[dict]) -> list[dict]:
+    """Join the log histories of consecutive training stages into one, steps counted on.
+
+    Each record gets a ``stage`` (0, 1, ...); its ``step`` continues from the previous stage's
+    last step, so a loss curve and ``training-logs.csv`` show the stages one after another.
+    """
+    joined: list[dict] = []
+    offset = 0
+    for stage, history in enumerate(histories):
+        last = 0
+        for record in history:
+            step = int(record.get("step", 0))
+            joined.append({**record, "step": step + offset, "stage": stage})
+            last = max(last, step)
+        offset += last
+    return joined

@@ -196,3 +196,29 @@ def test_sample_caps_keep_every_class_and_the_row_order(tiny_task):
     assert task.sample(None, 100, None).test.equals(task.test) and len(task.train) == 12
     with pytest.raises(ValueError, match="at least 1"):
         task.sample(max_train=0)
+
+
+def test_qa_answer_start_is_optional_and_checked(tiny_qa_task):
+    import pandas as pd
+
+    for name in ("train.csv", "test.csv"):
+        df = pd.read_csv(tiny_qa_task / name, dtype=str, keep_default_na=False)
+        df["answer_start"] = ""
+        df.to_csv(tiny_qa_task / name, index=False)
+    task = load_task(tiny_qa_task, kind="qa")
+    assert list(task.train.columns) == ["question", "answer", "context", "answer_start"]
+    df = pd.read_csv(tiny_qa_task / "train.csv", dtype=str, keep_default_na=False)
+    df.loc[2, "answer_start"] = "twelve"
+    df.to_csv(tiny_qa_task / "train.csv", index=False)
+    with pytest.raises(TaskDataError, match=r"train\.csv, row 3: answer_start 'twelve' is not a character"):
+        load_task(tiny_qa_task, kind="qa")
+
+
+def test_qa_answer_column_missing_names_the_optional_one(tiny_qa_task):
+    import pandas as pd
+
+    df = pd.read_csv(tiny_qa_task / "test.csv", dtype=str).rename(columns={"answer": "label"})
+    df.to_csv(tiny_qa_task / "test.csv", index=False)
+    expected = r"missing column\(s\) \['answer'\].*optionally also answer_start"
+    with pytest.raises(TaskDataError, match=expected):
+        load_task(tiny_qa_task, kind="qa")
