@@ -546,11 +546,13 @@ class QuestionAnswerer:
     """
 
     def __init__(self, model, tokenizer, max_length: int = 384, stride: int = 128, n_best: int = 20,
-                 max_answer_length: int = 30, yes_no_answer: str | None = None, batch_size: int = 16):
+                 max_answer_length: int = 30, yes_no_answer: str | None = None, batch_size: int = 16,
+                 max_question_length: int = 64):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = {"max_length": max_length, "stride": stride, "n_best": n_best,
-                         "max_answer_length": max_answer_length, "batch_size": batch_size}
+                         "max_answer_length": max_answer_length, "batch_size": batch_size,
+                         "max_question_length": max_question_length}
         self.yes_no_answer = yes_no_answer
 
     @classmethod

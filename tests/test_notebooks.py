@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, TINY_CLASSES, TINY_TEST
+from tests.conftest import QA_TEST, REPO, TINY_CLASSES, TINY_TEST
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 TIMEOUT = 900  # seconds per cell
@@ -31,7 +31,8 @@ def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert {"classification-training.ipynb", "classification-deployment.ipynb"} <= names
+    assert {"classification-training.ipynb", "classification-deployment.ipynb",
+            "question-answering-training.ipynb", "question-answering-deployment.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -128,3 +129,46 @@ def test_deployment_notebook_names_a_missing_weights_file(tiny_model_dir, tmp_pa
     with pytest.raises(papermill.PapermillExecutionError, match=r"missing model\.safetensors"):
         run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(paths.model_dir),
                      OUTPUT_DIR=str(tmp_path / "dep"))
+
+
+@pytest.mark.notebook
+def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_task, tmp_path):
+    out = tmp_path / "qa-training"
+    run_notebook(
+        "question-answering-training.ipynb", tmp_path,
+        DATA_DIR=str(tiny_qa_task), MODEL=str(tiny_model_dir), MAX_LENGTH=64, DOC_STRIDE=16,
+        EPOCHS=1, MIN_STEPS=3, BATCH_SIZE=4, SYNTHETIC_PER_CONTEXT=2, OUTPUT_DIR=str(out),
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["task"] == "tinyqa" and m["examples"]["train"] == 6 and m["examples"]["test"] == 4
+    assert m["answer_status"]["train"] == {"found": 5, "yes/no": 1}
+    assert m["examples"]["synthetic"] > 0 and m["yes_no_answer"] == "yes"
+    assert m["synthetic_windows"]["examples"] == m["examples"]["synthetic"]
+    assert m["labelled_windows"]["examples"] == 6 and m["labelled_windows"]["answers_without_position"] == 1
+    assert set(m["results"]) == {"student-base", "student-labelled", "student-synthetic"}
+    for r in m["results"].values():
+        assert r["all"]["n"] == 4 and r["yes/no"]["n"] == 1 and r["span"]["n"] == 3
+        assert 0 <= r["all"]["exact_match"] <= r["all"]["f1"] + 1e-9 <= 100 + 1e-9
+    assert m["windows"]["max_windows_per_example"] >= 2  # 64-token windows: long contexts split
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "training-logs.csv",
+              "training-logs.json", "export-info.json"):
+        assert (out / "model" / f).is_file(), f
+    assert (out / "tinyqa-model.tar").is_file()
+
+    dep = tmp_path / "qa-deployment"
+    run_notebook(
+        "question-answering-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "tinyqa-model.tar"),
+        INPUT_CSV=str(tiny_qa_task / "test.csv"), LATENCY_REPEATS=3, OUTPUT_DIR=str(dep),
+    )
+    d = json.loads((dep / "metrics.json").read_text())
+    assert d["settings"]["max_length"] == 64 and d["rows_answered"] == len(QA_TEST)
+    # The notebook's default example: every top answer is the context slice it points at.
+    ctx = ("The quick brown fox jumps over the lazy dog. The fox is known for its speed and agility, "
+           "and the dog is very sleepy.")
+    assert 1 <= len(d["example"]) <= 5
+    for a in d["example"]:
+        assert ctx[a["start"] : a["end"]] == a["answer"] and a["answer"].strip()
+    assert d["long_context"]["windows"] >= 2 and d["latency"]["n"] == 3
+    answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
+    assert answered["question"].tolist() == [q for q, _, _ in QA_TEST]
+    assert answered.loc[3, "kind"] == "yes/no" and answered.loc[3, "predicted"] == "yes"

@@ -47,7 +47,8 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
     assert stats.windows > stats.examples - 1  # 64-token windows: some contexts need two
 
     # After 40 steps on 5 span examples the tiny model answers its own training questions.
-    settings = {"max_length": 64, "stride": 16, "n_best": 10, "max_answer_length": 10}
+    settings = {"max_length": 64, "stride": 16, "n_best": 10, "max_answer_length": 10,
+                "max_question_length": 32}
     spans = train[train["answer_start"] >= 0]
     preds = qa.predict_answers(model, tok, spans["question"].tolist(), spans["context"].tolist(),
                                **settings)
@@ -68,6 +69,7 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
     assert reload_difference(model, tok, paths.model_dir, ["q?"], auto_class=qa.auto_class()) < 1e-5
     answerer = qa.QuestionAnswerer.from_export(paths.tarball, unpack_to=tmp_path / "u")
     assert answerer.settings["max_length"] == 64 and answerer.yes_no_answer == "yes"
+    assert answerer.settings["max_question_length"] == 32  # every saved setting comes back
     again = answerer.answer(spans["question"].tolist(), spans["context"].tolist())
     assert [a["answer"] for a in again] == [p["answer"] for p in preds]
     assert answerer.answer(["Is Dorrow a town?"], [task.train["context"][2]])[0]["kind"] == "yes/no"
