@@ -40,12 +40,13 @@ def run(name: str, out_dir: Path, parameters: dict) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("tasks", nargs="*", default=DEFAULT_TASKS, help="task folders")
+def parse_args(doc: str, default_tasks: list[str], family: str):
+    """Command line shared by the benchmarks: task folders, ``-p NAME VALUE``, ``--out``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("tasks", nargs="*", default=default_tasks, help="task folders")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="a training-notebook parameter (value parsed as JSON if it can be)")
-    parser.add_argument("--out", default=str(REPO / "outputs" / "benchmarks" / "classification"))
+    parser.add_argument("--out", default=str(REPO / "outputs" / "benchmarks" / family))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     extra = {}
@@ -54,7 +55,11 @@ def main() -> None:
             extra[key] = json.loads(value)
         except json.JSONDecodeError:
             extra[key] = value
+    return args, extra
 
+
+def main() -> None:
+    args, extra = parse_args(__doc__, DEFAULT_TASKS, "classification")
     rows = []
     for folder in args.tasks:
         data_dir = (REPO / folder) if not Path(folder).is_absolute() else Path(folder)

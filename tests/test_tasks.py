@@ -222,3 +222,14 @@ def test_qa_answer_column_missing_names_the_optional_one(tiny_qa_task):
     expected = r"missing column\(s\) \['answer'\].*optionally also answer_start"
     with pytest.raises(TaskDataError, match=expected):
         load_task(tiny_qa_task, kind="qa")
+
+
+@pytest.mark.parametrize("column", ["answer", "context"])
+def test_qa_empty_answer_or_context_names_the_row(tiny_qa_task, column):
+    import pandas as pd
+
+    df = pd.read_csv(tiny_qa_task / "train.csv", dtype=str, keep_default_na=False)
+    df.loc[3, column] = "  "
+    df.to_csv(tiny_qa_task / "train.csv", index=False)
+    with pytest.raises(TaskDataError, match=rf"train\.csv, row 4: column '{column}' is empty.*Fix: fill"):
+        load_task(tiny_qa_task, kind="qa")
