@@ -58,20 +58,26 @@ def parse_args(doc: str, default_tasks: list[str], family: str):
     return args, extra
 
 
+def train_and_deploy(family: str, folder: str, out_root: Path, extra: dict) -> tuple[float, dict, dict]:
+    """Run ``<family>-training`` on a task folder, then ``<family>-deployment`` on its export
+    and test set; returns the training wall time and both ``metrics.json``."""
+    data_dir = Path(folder) if Path(folder).is_absolute() else REPO / folder
+    out = out_root / data_dir.name
+    out.mkdir(parents=True, exist_ok=True)
+    wall = run(f"{family}-training", out,
+               {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
+    run(f"{family}-deployment", out,
+        {"MODEL_DIR": str(out / "training" / "model"), "INPUT_CSV": str(data_dir / "test.csv"),
+         "OUTPUT_DIR": str(out / "deployment")})
+    read = lambda p: json.loads(p.read_text())  # noqa: E731
+    return wall, read(out / "training" / "metrics.json"), read(out / "deployment" / "metrics.json")
+
+
 def main() -> None:
     args, extra = parse_args(__doc__, DEFAULT_TASKS, "classification")
     rows = []
     for folder in args.tasks:
-        data_dir = (REPO / folder) if not Path(folder).is_absolute() else Path(folder)
-        out = Path(args.out) / data_dir.name
-        out.mkdir(parents=True, exist_ok=True)
-        wall = run("classification-training", out,
-                   {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
-        run("classification-deployment", out,
-            {"MODEL_DIR": str(out / "training" / "model"), "INPUT_CSV": str(data_dir / "test.csv"),
-             "OUTPUT_DIR": str(out / "deployment")})
-        t = json.loads((out / "training" / "metrics.json").read_text())
-        d = json.loads((out / "deployment" / "metrics.json").read_text())
+        wall, t, d = train_and_deploy("classification", folder, Path(args.out), extra)
         r = t["results"]
         rows.append({
             "task": t["task"],

@@ -12,27 +12,17 @@ Figures go to ``outputs/benchmarks/question-answering/<task>/`` and ``summary.cs
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
-from classification_tasks import REPO, parse_args, run
+from classification_tasks import parse_args, train_and_deploy
 
 
 def main() -> None:
     args, extra = parse_args(__doc__, ["data-hotpotqa"], "question-answering")
     rows = []
     for folder in args.tasks:
-        data_dir = Path(folder) if Path(folder).is_absolute() else REPO / folder
-        out = Path(args.out) / data_dir.name
-        out.mkdir(parents=True, exist_ok=True)
-        wall = run("question-answering-training", out,
-                   {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
-        run("question-answering-deployment", out,
-            {"MODEL_DIR": str(out / "training" / "model"), "INPUT_CSV": str(data_dir / "test.csv"),
-             "OUTPUT_DIR": str(out / "deployment")})
-        t = json.loads((out / "training" / "metrics.json").read_text())
-        d = json.loads((out / "deployment" / "metrics.json").read_text())
+        wall, t, d = train_and_deploy("question-answering", folder, Path(args.out), extra)
         row = {"task": t["task"]}
         for name, r in t["results"].items():
             row[f"{name}_em"] = r["all"]["exact_match"]
