@@ -207,3 +207,66 @@ def squad_scores_by_group(
     table[["exact_match", "f1"]] *= 100.0
     table.loc["all"] = [scores["exact_match"], scores["f1"], scores["n"]]
     return table.astype({"exact_match": float, "f1": float, "n": int})
+
+
+class _NormalizedTokenizer:
+    """Tokens for ROUGE: the words of :func:`normalize_answer`.
+
+    rouge-score's default tokenizer replaces every non-ASCII letter by a space ("München" becomes
+    "m nchen"); sharing the SQuAD normalisation keeps accents and makes ROUGE-L, EM and F1 see the
+    same words.
+    """
+
+    def tokenize(self, text: str) -> list[str]:
+        return normalize_answer(text).split()
+
+
+def rouge_l(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> float:
+    """Mean ROUGE-L F-measure, as a percentage (0-100).
+
+    ROUGE-L is the F-measure of the longest common subsequence of words, so it rewards answers
+    that keep the gold's words in order even when extra words surround them. Words are those of
+    :func:`normalize_answer` (no stemming); an example with several gold answers keeps the best.
+    An empty prediction or gold scores 0.
+
+    Args:
+        predictions: One generated answer per example.
+        golds: Per example, one gold answer or a list of acceptable gold answers.
+
+    Raises:
+        ImportError: If the ``rouge-score`` package is missing.
+        ValueError: If the lengths differ, there are no examples, or an example has an empty
+            list of gold answers.
+    """
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("ROUGE-L needs the rouge-score package. Fix: pip install rouge-score") from err
+    predictions, golds = list(predictions), list(golds)
+    if len(predictions) != len(golds):
+        raise ValueError(f"{len(golds)} gold answers but {len(predictions)} predictions")
+    if not predictions:
+        raise ValueError("no examples to score")
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_NormalizedTokenizer())
+    scores = []
+    for i, (prediction, gold) in enumerate(zip(predictions, golds, strict=True)):
+        answers = [gold] if isinstance(gold, str) else list(gold)
+        if not answers:
+            raise ValueError(f"example {i} has an empty list of gold answers")
+        scores.append(max(scorer.score(a, prediction)["rougeL"].fmeasure for a in answers))
+    return 100.0 * float(np.mean(scores))
+
+
+def generative_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> dict:
+    """Exact match, token F1 and ROUGE-L of generated answers, each as a percentage.
+
+    Returns:
+        ``{"exact_match", "f1", "rouge_l", "n"}`` (see :func:`squad_scores` and :func:`rouge_l`).
+    """
+    squad = squad_scores(predictions, golds)
+    return {
+        "exact_match": squad["exact_match"],
+        "f1": squad["f1"],
+        "rouge_l": rouge_l(predictions, golds),
+        "n": squad["n"],
+    }
