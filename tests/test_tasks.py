@@ -233,3 +233,14 @@ def test_qa_empty_answer_or_context_names_the_row(tiny_qa_task, column):
     df.to_csv(tiny_qa_task / "train.csv", index=False)
     with pytest.raises(TaskDataError, match=rf"train\.csv, row 4: column '{column}' is empty.*Fix: fill"):
         load_task(tiny_qa_task, kind="qa")
+
+
+def test_shipped_hotpotqa_folder_is_valid_and_its_answers_are_located():
+    from helpers.qa_extractive import locate_answers
+
+    task = load_task(REPO / "data-hotpotqa", kind="qa")
+    assert len(task.train) >= 40 and len(task.test) >= 60 and len(task.unstructured) >= 200
+    for frame in (task.train, task.test):
+        status = locate_answers(frame)["answer_status"].value_counts()
+        # Every answer is a span of its context, except the yes/no ones (a few, not none).
+        assert set(status.index) <= {"found", "yes/no"} and 1 <= status.get("yes/no", 0) <= 0.1 * len(frame)
