@@ -88,6 +88,7 @@ def main() -> None:
             "train_wall_s": round(wall, 1),
             "p50_ms": round(d["latency"]["p50_ms"], 1), "p95_ms": round(d["latency"]["p95_ms"], 1),
             "texts_per_s": round(d["throughput"]["texts_per_second"], 1),
+            "train_peak_mb": t["peak_memory_mb"], "deploy_peak_mb": d["peak_memory_mb"],
         })
         print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False), flush=True)
 

@@ -31,7 +31,8 @@ def main() -> None:
                 row[f"{name}_span_f1"] = r["span"]["f1"]
         row |= {"train_wall_s": round(wall, 1), "p50_ms": round(d["latency"]["p50_ms"], 1),
                 "p95_ms": round(d["latency"]["p95_ms"], 1),
-                "questions_per_s": round(d["throughput"]["texts_per_second"], 1)}
+                "questions_per_s": round(d["throughput"]["texts_per_second"], 1),
+                "train_peak_mb": t["peak_memory_mb"], "deploy_peak_mb": d["peak_memory_mb"]}
         rows.append(row)
         print(pd.DataFrame([row]).round(1).T.to_string(header=False), flush=True)
     table = pd.DataFrame(rows).round(2)

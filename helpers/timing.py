@@ -64,3 +64,13 @@ def stage(name: str, timings: dict[str, float]) -> Iterator[None]:
     finally:
         timings[name] = round(time.perf_counter() - start, 2)
         print(f"[{name}: {timings[name]:.1f} s]", flush=True)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux and macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

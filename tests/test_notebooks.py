@@ -72,6 +72,7 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
         assert 0.0 <= r["macro_f1"] <= 1.0 and 0.0 <= r["accuracy"] <= 1.0
         assert set(r["per_class"]) == set(TINY_CLASSES)
     assert {"teacher", "student-labelled", "student-distilled", "export"} <= set(m["seconds"])
+    assert m["peak_memory_mb"] > 100  # a kernel with torch loaded is never smaller
 
     model_dir = out / "model"
     for f in ("config.json", "model.safetensors", "tokenizer.json", "training-logs.csv",
@@ -100,6 +101,7 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert d["labels"] == list(TINY_CLASSES) and d["rows_scored"] == len(TINY_TEST)
     assert d["latency"]["n"] == 3 and 0 < d["latency"]["p50_ms"] <= d["latency"]["p95_ms"]
     assert d["throughput"]["texts_per_second"] > 0 and 0 < d["mean_confidence"] <= 1
+    assert d["peak_memory_mb"] > 100
     assert 0.0 <= d["gold"]["accuracy"] <= 1.0
     scored = pd.read_csv(d["scored_csv"])
     assert scored["question"].tolist() == [t for t, _ in TINY_TEST]
@@ -168,7 +170,8 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
     assert 1 <= len(d["example"]) <= 5
     for a in d["example"]:
         assert ctx[a["start"] : a["end"]] == a["answer"] and a["answer"].strip()
-    assert d["long_context"]["windows"] >= 2 and d["latency"]["n"] == 3
+    assert d["long_context"]["windows"] >= 2 and d["latency"]["n"] == 3 and d["peak_memory_mb"] > 100
+    assert m["peak_memory_mb"] > 100
     answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
     assert answered["question"].tolist() == [q for q, _, _ in QA_TEST]
     assert answered.loc[3, "kind"] == "yes/no" and answered.loc[3, "predicted"] == "yes"

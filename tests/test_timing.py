@@ -55,3 +55,14 @@ def test_chain_histories_counts_steps_on_across_stages():
     assert [r["step"] for r in joined] == [1, 2, 2, 3, 4, 5]
     assert [r["stage"] for r in joined] == [0, 0, 0, 1, 1, 1]
     assert a[0] == {"loss": 3.0, "step": 1}  # inputs untouched
+
+
+def test_peak_memory_grows_with_a_large_allocation():
+    import numpy as np
+
+    from helpers.timing import peak_memory_mb
+
+    before = peak_memory_mb()
+    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MiB, touched
+    after = peak_memory_mb()
+    assert block.sum() > 0 and after >= before and after > 64
