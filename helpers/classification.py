@@ -24,7 +24,14 @@ from helpers.embeddings import SentenceEncoder
 from helpers.models import load_pretrained, load_tokenizer
 
 # TrainConfig, config_dict and planned_steps are re-exported: the notebooks use clf.TrainConfig.
-from helpers.training import TrainConfig, config_dict, planned_steps, run_trainer  # noqa: F401
+from helpers.training import (  # noqa: F401
+    MODEL_INPUTS,
+    FeatureDataset,
+    TrainConfig,
+    config_dict,
+    planned_steps,
+    run_trainer,
+)
 
 # ---------------------------------------------------------------------------------------
 # Teacher
@@ -164,20 +171,6 @@ def select_pseudo_labels(
 # ---------------------------------------------------------------------------------------
 
 
-class _EncodedTexts(torch.utils.data.Dataset):
-    def __init__(self, encodings: dict, labels: Sequence[int]):
-        self.encodings = encodings
-        self.labels = list(labels)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict:
-        item = {k: v[i] for k, v in self.encodings.items()}
-        item["labels"] = self.labels[i]
-        return item
-
-
 def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
     """A sequence classifier with a new, untrained head for ``labels``, and its tokenizer.
 
@@ -228,7 +221,8 @@ def train_classifier(
     if unknown:
         raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
-    dataset = _EncodedTexts(enc, [label2id[label] for label in labels])
+    dataset = FeatureDataset({**enc, "labels": [label2id[label] for label in labels]},
+                             (*MODEL_INPUTS, "labels"))
     return run_trainer(model, tokenizer, dataset, config, DataCollatorWithPadding(tokenizer),
                        output_dir)
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from helpers.training import MODEL_INPUTS, FeatureDataset, run_trainer
+
 YES_NO = {"yes", "no"}
 
 
@@ -246,7 +248,7 @@ def prepare_train_features(
         tokenizer, [questions[i] for i in keep], [contexts[i] for i in keep], max_length, stride,
         max_question_length,
     )
-    model_keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+    model_keys = [k for k in MODEL_INPUTS if k in enc]
     for k in model_keys:
         features[k] = []
     covered: Counter = Counter()
@@ -307,7 +309,7 @@ def prepare_eval_features(
     enc, cut = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
                                  max_question_length)
     features: dict[str, list] = {
-        k: list(enc[k]) for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc
+        k: list(enc[k]) for k in MODEL_INPUTS if k in enc
     }
     features["example_index"] = list(enc["overflow_to_sample_mapping"])
     features["offset_mapping"] = [
@@ -435,18 +437,6 @@ class YesNoPrior:
         self.answer = "yes" if counts["yes"] >= counts["no"] else "no"
 
 
-class _Features:
-    def __init__(self, features: dict, keys: Sequence[str]):
-        self.features = features
-        self.keys = [k for k in keys if k in features]
-
-    def __len__(self) -> int:
-        return len(self.features["input_ids"])
-
-    def __getitem__(self, i: int) -> dict:
-        return {k: self.features[k][i] for k in self.keys}
-
-
 def build_qa_model(model_name: str, seed: int = 42):
     """A question-answering model (a new span head on ``model_name``) and its fast tokenizer.
 
@@ -486,7 +476,6 @@ def train_qa(
     """
     from transformers import DataCollatorWithPadding
 
-    from helpers.training import run_trainer
 
     features, stats = prepare_train_features(
         tokenizer, frame["question"].tolist(), frame["context"].tolist(),
@@ -498,8 +487,8 @@ def train_qa(
             f"none of the {stats.examples} training examples has an answer located in a window, so "
             "there is nothing to learn. Fix: check that the answers are spans of their contexts."
         )
-    keys = ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions")
-    history = run_trainer(model, tokenizer, _Features(features, keys), config,
+    keys = (*MODEL_INPUTS, "start_positions", "end_positions")
+    history = run_trainer(model, tokenizer, FeatureDataset(features, keys), config,
                           DataCollatorWithPadding(tokenizer), output_dir)
     return history, stats
 
@@ -522,7 +511,7 @@ def predict_answers(
 
     features, _ = prepare_eval_features(tokenizer, questions, contexts, max_length, stride,
                                         max_question_length)
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in features]
+    keys = [k for k in MODEL_INPUTS if k in features]
     starts, ends = [], []
     model.eval()
     with torch.inference_mode():

@@ -70,6 +70,31 @@ class _ProgressPrinter:
         return Printer()
 
 
+class FeatureDataset:
+    """Tokenised examples held as parallel lists (``{"input_ids": [...], "labels": [...]}``).
+
+    Item ``i`` is ``{key: features[key][i]}`` for the ``keys`` present in ``features``, so
+    one class serves every family: classification labels, QA start/end positions, ...
+    """
+
+    def __init__(self, features: dict, keys):
+        self.keys = [k for k in keys if k in features]
+        self.features = {k: features[k] for k in self.keys}
+        lengths = {len(v) for v in self.features.values()}
+        if len(lengths) != 1:
+            sizes = {k: len(v) for k, v in self.features.items()}
+            raise ValueError(f"feature lists differ in length: {sizes}")
+
+    def __len__(self) -> int:
+        return len(self.features[self.keys[0]])
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: self.features[k][i] for k in self.keys}
+
+
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
 def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
                 output_dir: str | Path | None = None) -> list[dict]:
     """Train ``model`` in place on a ready ``dataset``; returns ``trainer.state.log_history``.

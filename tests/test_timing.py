@@ -46,17 +46,6 @@ def test_stage_records_time_even_when_the_block_fails(capsys):
     assert "[quick:" in capsys.readouterr().out
 
 
-def test_chain_histories_counts_steps_on_across_stages():
-    from helpers.training import chain_histories
-
-    a = [{"loss": 3.0, "step": 1}, {"loss": 2.0, "step": 2}, {"train_runtime": 1.0, "step": 2}]
-    b = [{"loss": 1.5, "step": 1}, {"loss": 1.0, "step": 2}, {"loss": 0.5, "step": 3}]
-    joined = chain_histories(a, b)
-    assert [r["step"] for r in joined] == [1, 2, 2, 3, 4, 5]
-    assert [r["stage"] for r in joined] == [0, 0, 0, 1, 1, 1]
-    assert a[0] == {"loss": 3.0, "step": 1}  # inputs untouched
-
-
 def test_peak_memory_grows_with_a_large_allocation():
     import numpy as np
 
@@ -66,3 +55,4 @@ def test_peak_memory_grows_with_a_large_allocation():
     block = np.ones(64 * 1024 * 1024 // 8)  # 64 MiB, touched
     after = peak_memory_mb()
     assert block.sum() > 0 and after >= before and after > 64
+
