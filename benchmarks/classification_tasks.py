@@ -19,25 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
 
+from helpers.notebook import execute_notebook
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TASKS = ["data-banking-routing", "data-ecommerce", "data-mental-health", "data-injury"]
-
-
-def run(name: str, out_dir: Path, parameters: dict) -> float:
-    import papermill
-
-    start = time.perf_counter()
-    papermill.execute_notebook(
-        str(REPO / "notebooks" / f"{name}.ipynb"), str(out_dir / f"{name}.ipynb"),
-        parameters=parameters, kernel_name="python3", cwd=str(REPO / "notebooks"),
-        progress_bar=False,
-    )
-    return time.perf_counter() - start
 
 
 def parse_args(doc: str, default_tasks: list[str], family: str):
@@ -64,9 +53,9 @@ def train_and_deploy(family: str, folder: str, out_root: Path, extra: dict) -> t
     data_dir = Path(folder) if Path(folder).is_absolute() else REPO / folder
     out = out_root / data_dir.name
     out.mkdir(parents=True, exist_ok=True)
-    wall = run(f"{family}-training", out,
-               {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
-    run(f"{family}-deployment", out,
+    wall = execute_notebook(f"{family}-training", out / f"{family}-training.ipynb",
+                            {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
+    execute_notebook(f"{family}-deployment", out / f"{family}-deployment.ipynb",
         {"MODEL_DIR": str(out / "training" / "model"), "INPUT_CSV": str(data_dir / "test.csv"),
          "OUTPUT_DIR": str(out / "deployment")})
     read = lambda p: json.loads(p.read_text())  # noqa: E731

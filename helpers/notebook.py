@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+"""The project's notebooks folder (``helpers`` is installed editable from the checkout)."""
 
 
 def setup_notebook() -> str:
@@ -29,3 +34,34 @@ def setup_notebook() -> str:
         f"torch {torch.__version__}, transformers {transformers.__version__}, "
         f"{torch.get_num_threads()} CPU threads, CUDA available: {torch.cuda.is_available()}"
     )
+
+
+def execute_notebook(name: str, output_path: str | Path, parameters: dict,
+                     timeout: int | None = None) -> float:
+    """Run ``notebooks/<name>`` headlessly with papermill, as the README's script does.
+
+    The kernel is named explicitly (``python3``) so a notebook's stored kernelspec cannot break
+    the run, and the working directory is the notebooks folder, so the notebooks' relative
+    defaults (``DATA_DIR="../data-banking-routing"``) hold.
+
+    Args:
+        name: File name in ``notebooks/`` (``.ipynb`` may be left out).
+        output_path: Where the executed notebook is written.
+        parameters: Values for the ``parameters`` cell.
+        timeout: Seconds a cell may take (``None``: no limit).
+
+    Returns:
+        The wall time in seconds.
+
+    Raises:
+        papermill.PapermillExecutionError: a cell failed; the message holds its traceback.
+    """
+    import papermill
+
+    name = name if name.endswith(".ipynb") else f"{name}.ipynb"
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(output_path), parameters=parameters, kernel_name="python3",
+        cwd=str(NOTEBOOKS), execution_timeout=timeout, progress_bar=False,
+    )
+    return time.perf_counter() - start

@@ -10,6 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from helpers.notebook import execute_notebook
 from tests.conftest import QA_TEST, REPO, TINY_CLASSES, TINY_TEST
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -17,15 +18,9 @@ TIMEOUT = 900  # seconds per cell
 
 
 def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
-    """Execute ``notebooks/<name>`` with papermill from the notebooks folder, as the README does."""
-    import papermill
-
+    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.notebook.execute_notebook`)."""
     executed = out_dir / f"executed-{name}"
-    papermill.execute_notebook(
-        str(REPO / "notebooks" / name), str(executed), parameters=parameters,
-        kernel_name="python3", cwd=str(REPO / "notebooks"), execution_timeout=TIMEOUT,
-        progress_bar=False,
-    )
+    execute_notebook(name, executed, parameters, timeout=TIMEOUT)
     return executed
 
 
