@@ -190,12 +190,15 @@ def _tokenize_windows(tokenizer, questions, contexts, max_length, stride, max_qu
     if tokenizer.padding_side != "right":
         # Question first, context second: the window arithmetic assumes right padding.
         raise QAInputError("the tokenizer pads on the left; set tokenizer.padding_side = 'right'")
-    capped, cut, _ = _cap_questions(tokenizer, questions, max_length, stride, max_question_length)
+    capped, cut, question_lengths = _cap_questions(tokenizer, questions, max_length, stride,
+                                                   max_question_length)
+    special = tokenizer.num_special_tokens_to_add(pair=True)
+    rooms = [max_length - n - special for n in question_lengths]
     enc = tokenizer(
         capped, list(contexts), truncation="only_second", max_length=max_length, stride=stride,
         return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
     )
-    return enc, cut
+    return enc, cut, rooms
 
 
 def _context_range(sequence_ids: Sequence[int | None]) -> tuple[int, int]:
@@ -244,7 +247,7 @@ def prepare_train_features(
     features: dict[str, list] = {"start_positions": [], "end_positions": [], "example_index": []}
     if not keep:
         return features, stats
-    enc, stats.questions_truncated = _tokenize_windows(
+    enc, stats.questions_truncated, rooms = _tokenize_windows(
         tokenizer, [questions[i] for i in keep], [contexts[i] for i in keep], max_length, stride,
         max_question_length,
     )
@@ -277,9 +280,10 @@ def prepare_train_features(
         features["example_index"].append(example)
     stats.windows = len(features["example_index"])
     stats.windows_per_example = [covered[i] for i in keep]
+    # Longer than the room for context beside its own (capped) question: no window can hold it.
     stats.answers_longer_than_window = sum(
-        1 for i in keep if i not in contained and _answer_tokens(tokenizer, answer_texts[i])
-        > max_length - tokenizer.num_special_tokens_to_add(pair=True) - 1
+        1 for local, i in enumerate(keep)
+        if i not in contained and _answer_tokens(tokenizer, answer_texts[i]) > rooms[local]
     )
     return features, stats
 
@@ -306,8 +310,8 @@ def prepare_eval_features(
         ``(features, stats)``; ``features`` has the model inputs, ``offset_mapping`` and
         ``example_index``, one entry per window.
     """
-    enc, cut = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
-                                 max_question_length)
+    enc, cut, _ = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
+                                    max_question_length)
     features: dict[str, list] = {
         k: list(enc[k]) for k in MODEL_INPUTS if k in enc
     }

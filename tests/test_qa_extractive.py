@@ -149,6 +149,17 @@ def test_answer_longer_than_a_window_is_counted_and_never_labelled(tok):
     assert set(f["start_positions"]) == {0} and set(f["end_positions"]) == {0}
 
 
+def test_answer_longer_than_the_room_beside_a_long_question_is_counted(tok):
+    # A 7-token question leaves 20 - 7 - 3 = 10 context tokens per window: a 12-token answer
+    # fits no window, although it is shorter than MAX_LENGTH minus the special tokens.
+    question = "find it find it find it find"
+    answer = WORDS[: word_start(12) - 1]
+    f, stats = prepare_train_features(tok, [question], [WORDS], [0], [answer], max_length=20,
+                                      stride=4)
+    assert len(tok(question, add_special_tokens=False)["input_ids"]) == 7
+    assert stats.answers_longer_than_window == 1 and stats.labelled_windows == 0
+
+
 @pytest.mark.parametrize("answer, where", [(word(0), "first"), (word(39), "last")])
 def test_answer_at_the_first_or_last_context_token(tok, answer, where):
     f, _ = prepare_train_features(tok, ["find it"], [WORDS], [WORDS.index(answer)], [answer],
