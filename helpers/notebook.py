@@ -15,7 +15,8 @@ def setup_notebook() -> str:
     """Prepare a notebook session and return a line naming the versions and hardware.
 
     - tokenizers' thread pool is switched off before any fork (it warns under papermill);
-    - tqdm's "IProgress not found" warning (no ipywidgets) is silenced;
+    - tqdm's "IProgress not found" warning (no ipywidgets) and a deprecation warning peft
+      triggers inside transformers are silenced;
     - transformers logs errors only: loading a checkpoint with a *new* head prints a
       "MISSING weights" report that is expected here and would drown the real output;
       its weight-loading progress bars are switched off too;
@@ -23,6 +24,9 @@ def setup_notebook() -> str:
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore", message="IProgress not found")
+    # peft (0.17-0.21) still calls this transformers 5 deprecation on every LoRA run.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated",
+                            category=FutureWarning)
     import pandas as pd
     import torch
     import transformers

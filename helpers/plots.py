@@ -79,16 +79,20 @@ def plot_per_class_f1(results: dict[str, dict], path: str | Path | None = None):
 
 def plot_length_histogram(
     lengths: Sequence[int], max_length: int | None = None, title: str = "Text length in tokens",
-    path: str | Path | None = None,
+    path: str | Path | None = None, limit_name: str = "MAX_LENGTH", beyond: str = "truncated",
 ):
-    """Histogram of token lengths with the truncation limit as a vertical line."""
+    """Histogram of token lengths with the limit as a vertical line.
+
+    The legend names the limit (``limit_name``) and counts the lengths above it and what
+    happens to them (``beyond``: "truncated" for inputs, "dropped" for generative answers).
+    """
     lengths = np.asarray(lengths)
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
     ax.hist(lengths, bins=min(40, max(5, len(np.unique(lengths)))), color="#4c72b0")
     if max_length is not None:
         cut = int((lengths > max_length).sum())
         ax.axvline(max_length, color="crimson", ls="--",
-                   label=f"MAX_LENGTH={max_length} ({cut} of {len(lengths)} truncated)")
+                   label=f"{limit_name}={max_length} ({cut} of {len(lengths)} {beyond})")
         ax.legend(fontsize=8)
     ax.set_xlabel("tokens")
     ax.set_ylabel("texts")

@@ -578,6 +578,31 @@ def build_training_examples(frame: pd.DataFrame, tokenizer, task_description: st
             for p, a in zip(prompts, frame["answer"], strict=True)]
 
 
+def context_lengths(frame: pd.DataFrame, tokenizer) -> pd.Series:
+    """Length in tokens of each row's whole context (before any truncation)."""
+    return pd.Series([len(_encode(tokenizer, str(c))) for c in frame["context"]], index=frame.index,
+                     name="context_tokens", dtype=int)
+
+
+def answers_cut_off(frame: pd.DataFrame, tokenizer, max_context_tokens: int | None) -> pd.Series:
+    """Rows whose answer is in the whole context but no longer in the context cut to
+    ``max_context_tokens`` (case ignored; yes/no answers, which are not in the text, never count).
+
+    Such examples teach the model to answer without evidence; many of them say that
+    ``MAX_CONTEXT_TOKENS`` is too small for the data.
+    """
+    from helpers.metrics import normalize_answer
+
+    def cut(answer: str, context: str) -> bool:
+        answer = answer.strip().lower()
+        if normalize_answer(answer) in ("yes", "no") or answer not in context.lower():
+            return False
+        return answer not in truncate_context(tokenizer, context, max_context_tokens).lower()
+
+    return pd.Series([cut(str(a), str(c)) for a, c in zip(frame["answer"], frame["context"], strict=True)],
+                     index=frame.index, name="answer_cut_off", dtype=bool)
+
+
 def length_report(examples: Sequence[dict], dropped: int, total: int) -> dict:
     """Token counts of training examples, for the notebook's data checks."""
     if not examples:
@@ -609,8 +634,9 @@ def train_generative(model, tokenizer, examples: Sequence[dict], config) -> list
 # --- evaluation ---------------------------------------------------------------------------------
 
 def score_predictions(frame: pd.DataFrame, predictions: Sequence[str]) -> pd.DataFrame:
-    """``question, answer, prediction`` with per-row exact match, F1 and ROUGE-L (percent)."""
-    from helpers.metrics import exact_match, rouge_l, token_f1
+    """``question, answer, prediction`` with per-row exact match, F1 and ROUGE-L (percent), and
+    ``answer_type``: ``"yes/no"`` when the gold answer is yes or no, else ``"other"``."""
+    from helpers.metrics import exact_match, normalize_answer, rouge_l, token_f1
 
     rows = frame[["question", "answer"]].copy()
     rows["prediction"] = list(predictions)
@@ -618,6 +644,7 @@ def score_predictions(frame: pd.DataFrame, predictions: Sequence[str]) -> pd.Dat
     rows["exact_match"] = [100.0 * exact_match(p, g) for p, g in pairs]
     rows["f1"] = [100.0 * token_f1(p, g) for p, g in pairs]
     rows["rouge_l"] = [rouge_l([p], [g]) for p, g in pairs]
+    rows["answer_type"] = ["yes/no" if normalize_answer(g) in ("yes", "no") else "other" for _, g in pairs]
     return rows.reset_index(drop=True)
 
 
@@ -626,9 +653,11 @@ def evaluate_generative(model, tokenizer, frame: pd.DataFrame, task_description:
     """Answer every row of ``frame`` and score the answers against its ``answer`` column.
 
     Returns:
-        ``{"scores": {"exact_match", "f1", "rouge_l", "n", "answer_words"}, "predictions": frame,
-        "seconds": float}``; ``answer_words`` is the mean length of the generated answers
-        (a wordy model shows here before anywhere else).
+        ``{"scores": {"exact_match", "f1", "rouge_l", "n", "answer_words", "yes_no_accuracy",
+        "yes_no_n"}, "predictions": frame, "seconds": float}``; ``answer_words`` is the mean
+        length of the generated answers (a wordy model shows here before anywhere else);
+        ``yes_no_accuracy`` is the exact match over the rows whose gold answer is yes or no
+        (NaN when there are none), already included in the overall scores.
     """
     import time
 
@@ -641,12 +670,17 @@ def evaluate_generative(model, tokenizer, frame: pd.DataFrame, task_description:
     seconds = time.perf_counter() - start
     scores = generative_scores(predictions, [str(a) for a in frame["answer"]])
     scores["answer_words"] = float(sum(len(p.split()) for p in predictions) / len(predictions))
-    return {"scores": scores, "predictions": score_predictions(frame, predictions), "seconds": seconds}
+    scored = score_predictions(frame, predictions)
+    yes_no = scored[scored["answer_type"] == "yes/no"]
+    scores["yes_no_accuracy"] = float(yes_no["exact_match"].mean()) if len(yes_no) else float("nan")
+    scores["yes_no_n"] = len(yes_no)
+    return {"scores": scores, "predictions": scored, "seconds": seconds}
 
 
 def results_table(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: exact match, F1, ROUGE-L (percent) and the mean answer length in words."""
-    columns = ["exact_match", "f1", "rouge_l", "answer_words"]
+    """One row per model: exact match, F1, ROUGE-L (percent), yes/no accuracy and the mean answer
+    length in words."""
+    columns = ["exact_match", "f1", "rouge_l", "yes_no_accuracy", "answer_words"]
     return pd.DataFrame({name: {c: r["scores"][c] for c in columns} for name, r in results.items()}).T.astype(
         float).round(2)
 

@@ -183,12 +183,13 @@ def test_evaluation_scores_each_answer_and_the_table_has_every_metric(tiny_llama
     model, tokenizer, kind, _ = g.load_generative_model(str(tiny_llama_dir), seed=0)
     result = g.evaluate_generative(model, tokenizer, TEST, TASK, 64, 4, batch_size=2)
     assert list(result["predictions"].columns) == ["question", "answer", "prediction", "exact_match", "f1",
-                                                   "rouge_l"]
-    assert result["scores"]["n"] == len(TEST)
+                                                   "rouge_l", "answer_type"]
+    assert result["scores"]["n"] == len(TEST) and result["scores"]["yes_no_n"] == 1
     table = g.results_table({"untuned": result})
-    assert list(table.columns) == ["exact_match", "f1", "rouge_l", "answer_words"]
-    scored = g.score_predictions(TEST, ["Kessel", "the river Lune", "1620 by fishermen", "no"])
+    assert list(table.columns) == ["exact_match", "f1", "rouge_l", "yes_no_accuracy", "answer_words"]
+    scored = g.score_predictions(TEST, ["Kessel", "the river Lune", "1620 by fishermen", "No."])
     assert scored["exact_match"].tolist() == [100.0, 0.0, 0.0, 100.0]
+    assert scored["answer_type"].tolist() == ["other", "other", "other", "yes/no"]
     assert scored["f1"].tolist()[1] == pytest.approx(100 * 2 * 0.5 * 1 / 1.5)  # "river lune" vs "lune"
     assert scored["rouge_l"].tolist()[2] == pytest.approx(100 * 2 * (1 / 3) / (1 + 1 / 3))
 
@@ -201,3 +202,15 @@ def test_qlora_on_cpu_says_it_is_unavailable_and_goes_on(tiny_llama_dir, monkeyp
     assert any("plain LoRA" in n for n in notes)
     assert getattr(model.config, "quantization_config", None) is None
     assert kind == "decoder"
+
+
+def test_answers_cut_off_by_the_context_limit_are_counted(tiny_llama_dir):
+    _, tokenizer, _, _ = g.load_generative_model(str(tiny_llama_dir))
+    frame = pd.DataFrame({
+        "answer": ["Lake Vorn", "kessel", "yes", "Atlantis"],
+        "context": [QA_CONTEXTS[0]] * 4,
+    })
+    # Ten tokens keep "Lake Vorn: Lake Vorn is a glacial lake" but not Kessel, at the very end.
+    assert "Kessel" not in g.truncate_context(tokenizer, QA_CONTEXTS[0], 10)
+    assert g.answers_cut_off(frame, tokenizer, 10).tolist() == [False, True, False, False]
+    assert not g.answers_cut_off(frame, tokenizer, None).any()

@@ -27,7 +27,8 @@ def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
     assert {"classification-training.ipynb", "classification-deployment.ipynb",
-            "question-answering-training.ipynb", "question-answering-deployment.ipynb"} <= names
+            "question-answering-training.ipynb", "question-answering-deployment.ipynb",
+            "generative-qa-training.ipynb", "generative-qa-deployment.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -170,3 +171,51 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
     answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
     assert answered["question"].tolist() == [q for q, _, _ in QA_TEST]
     assert answered.loc[3, "kind"] == "yes/no" and answered.loc[3, "predicted"] == "yes"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("model_fixture", ["tiny_llama_dir", "tiny_t5_dir"],
+                         ids=["decoder", "encoder-decoder"])
+def test_generative_notebooks_on_a_tiny_model(model_fixture, request, tiny_qa_task, tmp_path):
+    model_dir = request.getfixturevalue(model_fixture)
+    out = tmp_path / "gen-training"
+    run_notebook(
+        "generative-qa-training.ipynb", tmp_path,
+        DATA_DIR=os.path.relpath(tiny_qa_task, REPO / "notebooks"), MODEL=str(model_dir),
+        MAX_CONTEXT_TOKENS=48, MAX_ANSWER_TOKENS=4, MAX_NEW_TOKENS=6, LORA_RANK=4, LORA_ALPHA=8,
+        MIN_STEPS=3, MAX_STEPS=3, BATCH_SIZE=4, EVAL_BATCH_SIZE=3, LOAD_IN_4BIT=True, OUTPUT_DIR=str(out),
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    kind = "decoder" if model_fixture == "tiny_llama_dir" else "encoder-decoder"
+    assert m["task"] == "tinyqa" and m["kind"] == kind and m["settings"]["kind"] == kind
+    assert m["examples"]["train"] == 6 and m["examples"]["test"] == 4 and m["examples"]["synthetic"] > 0
+    # Answers of more than 4 tokens (end of turn included) are dropped, never cut.
+    assert m["lengths"]["dropped_long_answers"] >= 1 and m["lengths"]["target_tokens_max"] <= 4
+    assert m["examples"]["training"] == m["lengths"]["examples"]
+    assert m["examples"]["training"] + m["lengths"]["dropped_long_answers"] == 6 + m["examples"]["synthetic"]
+    assert set(m["results"]) == {"untuned (zero-shot)", "LoRA-tuned"}
+    for r in m["results"].values():
+        assert r["n"] == 4 and r["yes_no_n"] == 1
+        assert 0 <= r["exact_match"] <= 100 and 0 <= r["f1"] <= 100 and 0 <= r["rouge_l"] <= 100
+    assert 0 < m["trainable_parameters"]["share"] < 0.5
+    for f in ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
+              "training-logs.csv", "training-logs.json", "export-info.json"):
+        assert (out / "model" / f).is_file(), f
+    assert (out / "tinyqa-model.tar").is_file()
+    for plot in ("answer-lengths.png", "context-lengths.png", "training-loss.png"):
+        assert (out / "plots" / plot).is_file(), plot
+
+    dep = tmp_path / "gen-deployment"
+    run_notebook("generative-qa-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "tinyqa-model.tar"),
+                 DATA_DIR=str(tiny_qa_task), SPEED_QUESTIONS=2, BATCH_SIZE=3, OUTPUT_DIR=str(dep))
+    d = json.loads((dep / "metrics.json").read_text())
+    assert d["kind"] == kind and d["settings"]["max_new_tokens"] == 6 and d["rows_answered"] == len(QA_TEST)
+    assert d["example"]["question"] == QA_TEST[0][0] and d["example"]["new_tokens"] <= 6
+    assert d["speed"]["n"] == 2 and d["speed"]["first_token_ms_p50"] > 0
+    assert 0 <= d["gold"]["rouge_l"] <= 100
+    answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
+    assert answered["question"].tolist() == [q for q, _, _ in QA_TEST] and "predicted" in answered
+    # The deployment reproduces the training notebook's answers to the same test questions.
+    tuned = m["results"]["LoRA-tuned"]
+    assert d["gold"]["exact_match"] == pytest.approx(tuned["exact_match"])
+    assert d["gold"]["f1"] == pytest.approx(tuned["f1"])

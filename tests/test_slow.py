@@ -1,4 +1,5 @@
-"""Slow tests: the real packaged all-MiniLM-L6-v2 on the project's own data, with quality floors.
+"""Slow tests: the real packaged models (all-MiniLM-L6-v2, SmolLM2-135M-Instruct) on the
+project's own data, with quality floors.
 
 They catch what tiny random models cannot: a training loop that runs but learns nothing, a
 teacher that ignores the descriptions, an export that reloads with a random head.
@@ -67,3 +68,59 @@ def test_question_answering_notebook_defaults_on_hotpotqa(tmp_path):
     assert r["student-synthetic"]["span"]["f1"] >= 30
     assert m["windows"]["examples_with_several_windows"] >= 10  # long contexts were split
     assert m["examples"]["synthetic"] >= 500
+
+
+def test_smollm2_lora_few_steps_lowers_the_loss_and_the_export_answers(tmp_path):
+    """The real SmolLM2-135M-Instruct, a few LoRA steps: the loss falls, the export reloads and answers
+    in short answers that end on their own."""
+    import torch
+
+    from helpers import lora
+    from helpers import qa_generative as g
+    from helpers.training import TrainConfig
+    from tests.conftest import SMOLLM2
+
+    task = load_task(REPO / "data-hotpotqa", kind="qa")
+    model, tokenizer, kind, _ = g.load_generative_model(SMOLLM2, seed=0)
+    examples = g.build_training_examples(task.train.head(16), tokenizer, task.description, 96, kind)
+
+    def loss() -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(model(**g.collate_for_training(tokenizer, examples[:8])).loss)
+
+    model = lora.apply_lora(model, lora.LoraSettings(dropout=0.0), kind)
+    before = loss()
+    config = TrainConfig(epochs=1, min_steps=6, max_steps=6, learning_rate=3e-4, batch_size=4,
+                         warmup_ratio=0.0)
+    g.train_generative(model, tokenizer, examples, config)
+    after = loss()
+    # Measured: 3.34 -> 1.23. The untuned model answers in sentences, so the short gold answers
+    # cost it a lot; a loop that does not train leaves the loss where it was.
+    assert after < 0.6 * before, (before, after)
+
+    merged = lora.merge_lora(model)
+    settings = g.generative_settings(task.description, 96, 16, kind)
+    paths = g.export_generative(merged, tokenizer, tmp_path, "hotpotqa", None, settings)
+    assert g.export_difference(merged, tokenizer, paths.model_dir, examples[:2]) < 1e-3
+    answerer = g.GenerativeAnswerer.from_export(paths.tarball, unpack_to=tmp_path / "unpacked")
+    test = task.test.head(8)
+    answers = answerer.answer_batch(test["question"], test["context"], batch_size=4)
+    # Six steps teach the format (measured: "Bosch", "2010", "No", ... where the untuned model
+    # wrote sentences); the notebook-defaults test below holds the quality floors.
+    assert all(a and len(a.split()) <= 6 for a in answers), answers
+    streamed = answerer.stream(test["question"].iloc[0], test["context"].iloc[0])
+    assert streamed.text == answers[0] and streamed.new_tokens < 16  # it stopped by itself
+
+
+def test_generative_notebook_defaults_on_hotpotqa(tmp_path):
+    """The generative QA notebook on its defaults (SmolLM2 + LoRA, data-hotpotqa)."""
+    out = tmp_path / "gen"
+    run_notebook("generative-qa-training.ipynb", tmp_path, OUTPUT_DIR=str(out))
+    m = json.loads((out / "metrics.json").read_text())
+    untuned, tuned = m["results"]["untuned (zero-shot)"], m["results"]["LoRA-tuned"]
+    # Measured: untuned EM 0 / F1 11.9 (13.5 words per answer), tuned EM 47.1 / F1 48.9 (1.4 words).
+    assert untuned["exact_match"] < 10 and untuned["answer_words"] > 5
+    assert tuned["exact_match"] >= 30 and tuned["f1"] >= untuned["f1"] + 20
+    assert tuned["answer_words"] < 3
+    assert m["examples"]["synthetic"] == 100 and m["lengths"]["dropped_long_answers"] == 0
