@@ -115,6 +115,18 @@ def check_export(folder: str | Path) -> Path:
     return folder
 
 
+def unpack_tarball(path: str | Path, unpack_to: str | Path | None = None) -> Path:
+    """Unpack an export tarball into ``unpack_to`` (a new temporary folder if None); return that folder.
+
+    Only plain files and folders are extracted (tarfile's ``data`` filter: no links out of it).
+    """
+    target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
 def locate_export(path: str | Path, unpack_to: str | Path | None = None) -> Path:
     """Find the model folder behind ``path``.
 
@@ -123,11 +135,7 @@ def locate_export(path: str | Path, unpack_to: str | Path | None = None) -> Path
     """
     path = Path(path)
     if path.is_file() and tarfile.is_tarfile(path):
-        target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(path) as tar:
-            tar.extractall(target, filter="data")
-        return check_export(target / "model")
+        return check_export(unpack_tarball(path, unpack_to) / "model")
     if path.is_dir() and not (path / "config.json").exists() and (path / "model").is_dir():
         path = path / "model"
     return check_export(path)

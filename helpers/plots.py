@@ -99,3 +99,26 @@ def plot_length_histogram(
     ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_score_distributions(evaluations: dict, path: str | Path | None = None):
+    """Histograms of question-passage scores: each question's gold passage vs its best wrong one.
+
+    Args:
+        evaluations: ``{name: RetrievalEvaluation}`` (see :func:`helpers.retrieval.evaluate_retriever`);
+            one panel each. The further apart the two histograms, the better the retriever
+            separates relevant from irrelevant passages.
+    """
+    fig, axes = plt.subplots(1, len(evaluations), figsize=(4.2 * len(evaluations), 3.3), sharey=True,
+                             squeeze=False)
+    for ax, (name, ev) in zip(axes[0], evaluations.items(), strict=True):
+        best_wrong = ev.table["best_negative_score"].dropna()
+        bins = np.linspace(min(ev.positive_scores.min(), best_wrong.min()), 1.0, 25)
+        ax.hist(ev.positive_scores, bins=bins, alpha=0.6, color="#55a868", label="gold passage")
+        ax.hist(best_wrong, bins=bins, alpha=0.6, color="#c44e52", label="best wrong passage")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("cosine similarity to the question")
+    axes[0][0].set_ylabel("questions")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -48,7 +48,7 @@ def planned_steps(n_examples: int, config: TrainConfig) -> int:
     return min(steps, int(config.max_steps)) if config.max_steps > 0 else steps
 
 
-class _ProgressPrinter:
+class ProgressPrinter:
     """Prints a short line about ten times per run instead of a progress bar (papermill-friendly)."""
 
     def __new__(cls, total_steps: int):
@@ -95,6 +95,34 @@ class FeatureDataset:
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
 
+def trainer_settings(config: TrainConfig, total_steps: int, output_dir: str | Path | None = None) -> dict:
+    """The ``TrainingArguments`` every family uses (sentence-transformers' arguments take them too).
+
+    ``total_steps`` optimiser steps, linear schedule with warm-up, a log record every
+    ``logging_steps``, no checkpoints, seeded data order, no progress bars, ``report_to`` from
+    the config; the scratch folder is temporary unless ``output_dir`` is given.
+    """
+    return {
+        "output_dir": str(output_dir or tempfile.mkdtemp(prefix="trainer-")),
+        "max_steps": total_steps,
+        "learning_rate": config.learning_rate,
+        "per_device_train_batch_size": config.batch_size,
+        "weight_decay": config.weight_decay,
+        "warmup_steps": int(round(config.warmup_ratio * total_steps)),
+        "lr_scheduler_type": "linear",
+        "logging_strategy": "steps",
+        "logging_steps": config.logging_steps,
+        "save_strategy": "no",
+        "report_to": config.report_to,
+        "run_name": config.run_name,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": False,
+    }
+
+
 def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
                 output_dir: str | Path | None = None) -> list[dict]:
     """Train ``model`` in place on a ready ``dataset``; returns ``trainer.state.log_history``.
@@ -115,33 +143,14 @@ def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
         f"({total * config.batch_size / len(dataset):.1f} epochs, batch {config.batch_size})",
         flush=True,
     )
-    scratch = output_dir or tempfile.mkdtemp(prefix="trainer-")
-    args = TrainingArguments(
-        output_dir=str(scratch),
-        max_steps=total,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        weight_decay=config.weight_decay,
-        warmup_steps=int(round(config.warmup_ratio * total)),
-        lr_scheduler_type="linear",
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        save_strategy="no",
-        report_to=config.report_to,
-        run_name=config.run_name,
-        seed=config.seed,
-        data_seed=config.seed,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=False,
-    )
+    args = TrainingArguments(**trainer_settings(config, total, output_dir))
     trainer = Trainer(
         model=model,
         args=args,
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[_ProgressPrinter(total)],
+        callbacks=[ProgressPrinter(total)],
     )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
