@@ -1,0 +1,222 @@
+"""Open-book question answering over a whole collection: retrieve passages, then read them.
+
+A :class:`helpers.retrieval.Retriever` finds the ``top_k`` passages most similar to the
+question; the best ``read_top`` of them, joined in rank order, are the context a reader
+answers from. The reader is an export of either QA family:
+
+* extractive (``question-answering-training.ipynb``): it points at a span of the joined
+  passages, so the passage the answer comes from is known exactly;
+* generative (``generative-qa-training.ipynb``): it writes the answer; its source is the
+  first read passage that contains it (none when the answer is not in the passages).
+
+Each answer carries its source passage and the time spent retrieving and reading.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.export import ExportError, locate_export, read_export_info
+
+EXTRACTIVE, GENERATIVE = "extractive", "generative"
+SEPARATOR = "\n\n"
+"""What joins the read passages into one context."""
+
+
+def reader_kind(path, unpack_to=None) -> tuple[str, Path]:
+    """``("extractive" | "generative", folder)`` of a QA export, from its ``export-info.json``.
+
+    Raises:
+        ExportError: If the folder is not an export of one of the two QA training notebooks
+            (a classifier, a retriever, a bare model folder), naming what it found and the fix.
+    """
+    try:
+        folder = locate_export(path, unpack_to)
+    except ExportError as err:
+        # A folder of another family (a retriever has no config.json) is named as such.
+        family = read_export_info(path).get("family") if Path(path).is_dir() else None
+        if family:
+            raise ExportError(_wrong_kind(path, family)) from err
+        raise ExportError(f"READER_DIR: {err}") from err
+    info = read_export_info(folder)
+    if "generative_settings" in info:
+        return GENERATIVE, folder
+    if "qa_settings" in info:
+        return EXTRACTIVE, folder
+    raise ExportError(_wrong_kind(folder, info.get("family") or "unknown (no export-info.json)"))
+
+
+def _wrong_kind(folder, family: str) -> str:
+    return (f"READER_DIR {folder} is not a question-answering export (its family is {family}). Fix: "
+            "point READER_DIR at the OUTPUT_DIR (or model/ folder, or tarball) of "
+            "question-answering-training.ipynb or generative-qa-training.ipynb.")
+
+
+def load_reader(path, unpack_to=None):
+    """Load a QA export as a reader: ``(kind, QuestionAnswerer | GenerativeAnswerer)``."""
+    kind, folder = reader_kind(path, unpack_to)
+    if kind == GENERATIVE:
+        from helpers.qa_generative import GenerativeAnswerer
+
+        return kind, GenerativeAnswerer.from_export(folder)
+    from helpers.qa_extractive import QuestionAnswerer
+
+    return kind, QuestionAnswerer.from_export(folder)
+
+
+@dataclass
+class OpenBookAnswer:
+    """One answer and where it came from.
+
+    Attributes:
+        question: The question.
+        answer: The reader's answer (``""`` when it found none).
+        source_id: Collection id of the passage the answer comes from (-1: none of the read
+            passages holds it, e.g. a generated "yes").
+        source_passage: That passage's text (``""`` when ``source_id`` is -1).
+        passages: The retrieved ``(passage, score, id)``, best first.
+        retrieval_ms: Time to embed the question and search the index.
+        reading_ms: Time the reader took.
+    """
+
+    question: str
+    answer: str
+    source_id: int
+    source_passage: str
+    passages: list = field(default_factory=list)
+    retrieval_ms: float = 0.0
+    reading_ms: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _source_of_span(passages: Sequence[tuple], start: int) -> int:
+    """Index (into ``passages``) of the read passage holding character ``start`` of the joined context."""
+    offset = 0
+    for i, (text, _, _) in enumerate(passages):
+        if offset <= start < offset + len(text):
+            return i
+        offset += len(text) + len(SEPARATOR)
+    return -1
+
+
+class OpenBookQA:
+    """Question in, answer out, over every passage of a retriever's collection.
+
+    Args:
+        retriever: A :class:`helpers.retrieval.Retriever`.
+        reader: A :class:`helpers.qa_extractive.QuestionAnswerer` or a
+            :class:`helpers.qa_generative.GenerativeAnswerer`.
+        top_k: Passages retrieved (and reported) per question.
+        read_top: The best of them joined into the reader's context (at most ``top_k``).
+    """
+
+    def __init__(self, retriever, reader, top_k: int = 5, read_top: int = 2):
+        if not 1 <= read_top <= top_k:
+            raise ValueError(f"READ_TOP must be between 1 and TOP_K={top_k}, got {read_top}")
+        if top_k > len(retriever):
+            raise ValueError(f"TOP_K={top_k} but the collection holds {len(retriever)} passages. "
+                             f"Fix: set TOP_K to at most {len(retriever)}.")
+        self.retriever, self.reader = retriever, reader
+        self.kind = GENERATIVE if hasattr(reader, "stream") else EXTRACTIVE
+        self.top_k, self.read_top = top_k, read_top
+
+    def _read(self, questions: list[str], retrieved: list[list[tuple]]) -> list[tuple[str, int]]:
+        from helpers.retrieval import contains_answer
+
+        contexts = [SEPARATOR.join(p[0] for p in hits[:self.read_top]) for hits in retrieved]
+        if self.kind == EXTRACTIVE:
+            out = []
+            for r, hits in zip(self.reader.answer(questions, contexts), retrieved, strict=True):
+                i = _source_of_span(hits[:self.read_top], r["start"]) if r.get("start", -1) >= 0 else -1
+                out.append((r["answer"], i))
+            return out
+        answers = self.reader.answer_batch(questions, contexts)
+        return [(a, next((i for i, p in enumerate(hits[:self.read_top]) if contains_answer(p[0], a)), -1))
+                for a, hits in zip(answers, retrieved, strict=True)]
+
+    def answer_many(self, questions: Sequence[str]) -> list[OpenBookAnswer]:
+        """Answers to many questions (retrieval batched, then reading batched).
+
+        ``retrieval_ms`` and ``reading_ms`` are each batch stage's time divided by the number
+        of questions.
+        """
+        questions = [str(q) for q in questions]
+        if not questions:
+            return []
+        start = time.perf_counter()
+        retrieved = self.retriever.retrieve_many(questions, self.top_k)
+        retrieval = (time.perf_counter() - start) * 1000 / len(questions)
+        start = time.perf_counter()
+        read = self._read(questions, retrieved)
+        reading = (time.perf_counter() - start) * 1000 / len(questions)
+        return [OpenBookAnswer(q, a, hits[i][2] if i >= 0 else -1, hits[i][0] if i >= 0 else "", hits,
+                               retrieval, reading)
+                for q, (a, i), hits in zip(questions, read, retrieved, strict=True)]
+
+    def answer(self, question: str) -> OpenBookAnswer:
+        """The answer to one question, its source passage, the retrieved passages and the timings.
+
+        Raises:
+            RetrievalInputError: an empty question.
+        """
+        return self.answer_many([question])[0]
+
+
+def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequence) -> dict:
+    """Answer every question of ``frame`` and score the whole pipeline.
+
+    Args:
+        system: The retriever and reader.
+        frame: ``question`` and ``answer`` columns.
+        gold_ids: Per question, its gold passage ids (``Collection.test["gold_ids"]``).
+
+    Returns:
+        ``{"scores": {"exact_match", "f1", "gold_retrieved", "gold_read", "n"}, "predictions":
+        frame}``: SQuAD EM/F1 of the answers (percent), and the share (percent) of questions
+        with a gold passage among the ``top_k`` retrieved and among the ``read_top`` read.
+    """
+    from helpers.metrics import exact_match, squad_scores, token_f1
+    from helpers.retrieval import _gold_sets
+
+    answers = system.answer_many(frame["question"].tolist())
+    golds = _gold_sets(gold_ids)
+    rows = []
+    for a, gold_answer, g in zip(answers, frame["answer"].astype(str), golds, strict=True):
+        ids = [p[2] for p in a.passages]
+        rows.append({"question": a.question, "answer": gold_answer, "prediction": a.answer,
+                     "exact_match": 100.0 * exact_match(a.answer, gold_answer),
+                     "f1": 100.0 * token_f1(a.answer, gold_answer),
+                     "gold_retrieved": any(i in g for i in ids),
+                     "gold_read": any(i in g for i in ids[:system.read_top]),
+                     "source_id": a.source_id, "top_id": ids[0]})
+    table = pd.DataFrame(rows)
+    squad = squad_scores(table["prediction"], table["answer"])
+    return {"scores": {"exact_match": squad["exact_match"], "f1": squad["f1"],
+                       "gold_retrieved": 100.0 * float(table["gold_retrieved"].mean()),
+                       "gold_read": 100.0 * float(table["gold_read"].mean()), "n": len(table)},
+            "predictions": table}
+
+
+def latency_split(system: OpenBookQA, questions: Sequence[str]) -> dict:
+    """Per-question latency, one question at a time: retrieval, reading and total (p50/p95 ms)."""
+    import numpy as np
+
+    questions = list(questions)
+    if not questions:
+        raise ValueError("No questions to time.")
+    system.answer(questions[0])  # warm-up
+    runs = [system.answer(q) for q in questions]
+    out = {"n": len(runs)}
+    for name, values in (("retrieval", [r.retrieval_ms for r in runs]),
+                         ("reading", [r.reading_ms for r in runs]),
+                         ("total", [r.retrieval_ms + r.reading_ms for r in runs])):
+        out[f"{name}_ms_p50"] = float(np.percentile(values, 50))
+        out[f"{name}_ms_p95"] = float(np.percentile(values, 95))
+    return out

@@ -1,0 +1,168 @@
+"""Open-book QA: retriever + reader, source passages, the pipeline's scores, reader exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import open_book as ob
+from helpers.export import ExportError, export_model
+from helpers.retrieval import RetrievalInputError
+from tests.conftest import QA_CONTEXTS
+
+PASSAGES = ["Lake Vorn was first mapped in 1832 by Ilse Marten.",
+            "Ilse Marten was born in Kessel in 1801.", "The Copper Bridge crosses the river Lune.",
+            "Dorrow is a market town."]
+
+
+class FakeRetriever:
+    """Returns fixed rankings: question i gets RANKED[i] (ids into PASSAGES) with falling scores."""
+
+    def __init__(self, ranked: dict[str, list[int]]):
+        self.ranked = ranked
+
+    def __len__(self) -> int:
+        return len(PASSAGES)
+
+    def retrieve_many(self, questions, k):
+        for q in questions:
+            if not q.strip():
+                raise RetrievalInputError("Question 0 (counting from 0) is empty")
+        return [[(PASSAGES[i], 1.0 - 0.1 * r, i) for r, i in enumerate(self.ranked[q][:k])]
+                for q in questions]
+
+
+class FakeGenerativeReader:
+    def __init__(self, answers: dict[str, str]):
+        self.answers, self.contexts = answers, []
+
+    def stream(self, *args):  # marks it as a generative reader
+        raise NotImplementedError
+
+    def answer_batch(self, questions, contexts):
+        self.contexts.extend(contexts)
+        return [self.answers[q] for q in questions]
+
+
+class FakeExtractiveReader:
+    """Answers with a fixed string, located in the context it is given (the span's start)."""
+
+    def __init__(self, answers: dict[str, str]):
+        self.answers = answers
+
+    def answer(self, questions, contexts):
+        out = []
+        for q, c in zip(questions, contexts, strict=True):
+            start = c.find(self.answers[q])
+            out.append({"answer": self.answers[q] if start >= 0 else "", "start": start, "kind": "span"})
+        return out
+
+
+RANKED = {"Where was Ilse Marten born?": [0, 1, 2, 3], "What does the bridge cross?": [3, 2, 0, 1],
+          "Who mapped Lake Vorn?": [2, 3, 1, 0]}
+
+
+def test_the_extractive_reader_reads_the_top_passages_and_names_the_source():
+    system = ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader(
+        {"Where was Ilse Marten born?": "Kessel", "What does the bridge cross?": "Lune",
+         "Who mapped Lake Vorn?": "Ilse Marten"}), top_k=3, read_top=2)
+    kessel, lune, mapped = system.answer_many(list(RANKED))
+    assert (kessel.answer, kessel.source_id, kessel.source_passage) == ("Kessel", 1, PASSAGES[1])
+    assert (lune.answer, lune.source_id) == ("Lune", 2)  # the second passage read
+    # "Ilse Marten" is in passage 1 only, which ranks third: it is retrieved but not read.
+    assert [p[2] for p in mapped.passages] == [2, 3, 1] and (mapped.answer, mapped.source_id) == ("", -1)
+    assert kessel.retrieval_ms >= 0 and kessel.reading_ms >= 0
+
+
+def test_the_generative_reader_gets_the_joined_passages_and_its_source_is_found():
+    reader = FakeGenerativeReader({"Where was Ilse Marten born?": "Kessel",
+                                   "What does the bridge cross?": "yes"})
+    system = ob.OpenBookQA(FakeRetriever(RANKED), reader, top_k=4, read_top=2)
+    kessel, yes = system.answer_many(["Where was Ilse Marten born?", "What does the bridge cross?"])
+    assert system.kind == "generative"
+    assert reader.contexts[0] == PASSAGES[0] + ob.SEPARATOR + PASSAGES[1]
+    assert (kessel.source_id, yes.source_id, yes.source_passage) == (1, -1, "")
+
+
+def test_span_offsets_map_to_the_right_passage():
+    hits = [("abc", 0.9, 7), ("defg", 0.8, 3)]
+    joined = ob.SEPARATOR.join(h[0] for h in hits)
+    assert [ob._source_of_span(hits, joined.index(ch)) for ch in "adg"] == [0, 1, 1]
+    assert ob._source_of_span(hits, 3) == -1  # inside the separator
+
+
+def test_pipeline_scores_count_retrieved_and_read_gold_passages():
+    frame = pd.DataFrame({"question": list(RANKED), "answer": ["Kessel", "the river Lune", "Ilse Marten"]})
+    system = ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader(
+        {"Where was Ilse Marten born?": "Kessel", "What does the bridge cross?": "river Lune",
+         "Who mapped Lake Vorn?": "Ilse Marten"}), top_k=3, read_top=2)
+    result = ob.evaluate_open_book(system, frame, [(1,), (2,), (0, 1)])
+    s = result["scores"]
+    # Gold retrieved (top 3): yes, yes, yes (1 is third); read (top 2): yes, yes, no.
+    assert (s["gold_retrieved"], s["gold_read"]) == (100.0, pytest.approx(200 / 3))
+    # Answers: exact; "river Lune" is exact after normalisation (the article); "" for the third.
+    assert s["exact_match"] == pytest.approx(200 / 3) and s["n"] == 3
+    assert result["predictions"]["source_id"].tolist() == [1, 2, -1]
+
+
+def test_bad_settings_and_an_empty_question_are_clear_errors():
+    with pytest.raises(ValueError, match="READ_TOP must be between 1 and TOP_K=2"):
+        ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader({}), top_k=2, read_top=3)
+    with pytest.raises(ValueError, match="TOP_K=5 but the collection holds 4 passages"):
+        ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader({}), top_k=5, read_top=1)
+    system = ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader({}), top_k=2, read_top=1)
+    with pytest.raises(RetrievalInputError, match="empty"):
+        system.answer("   ")
+
+
+def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tiny_model_dir,
+                                                                  tiny_llama_dir):
+    from helpers import qa_extractive as qa
+    from helpers import qa_generative as g
+
+    model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    extractive = export_model(model, tokenizer, tmp_path / "ex", "t", [], info={"qa_settings": {
+        "max_length": 64, "stride": 16}})
+    kind, reader = ob.load_reader(extractive.tarball, unpack_to=tmp_path / "unpacked")
+    assert kind == "extractive" and reader.settings["max_length"] == 64
+
+    gen_model, gen_tok, gen_kind, _ = g.load_generative_model(str(tiny_llama_dir))
+    generative = g.export_generative(gen_model, gen_tok, tmp_path / "gen", "t", [],
+                                     g.generative_settings("Answer.", 32, 4, gen_kind))
+    kind, reader = ob.load_reader(generative.model_dir)
+    assert kind == "generative" and reader.settings["max_new_tokens"] == 4
+
+    classifier = export_model(model, tokenizer, tmp_path / "cls", "t", [], info={"family": "classification"})
+    with pytest.raises(ExportError, match="not a question-answering export.*family is classification"):
+        ob.load_reader(classifier.model_dir)
+    with pytest.raises(ExportError, match="READER_DIR: Export folder .* does not exist"):
+        ob.load_reader(tmp_path / "nowhere")
+    from helpers import retrieval as R
+
+    encoder = R.load_sentence_transformer(str(tiny_model_dir))
+    retriever = R.export_retriever(encoder, ["a passage.", "another."], tmp_path / "ret", "t",
+                                   info={"family": "context-relevance"})
+    with pytest.raises(ExportError, match="not a question-answering export.*family is context-relevance"):
+        ob.load_reader(retriever.model_dir)
+
+
+def test_a_real_pipeline_on_tiny_models_answers_from_a_retrieved_passage(tiny_model_dir, tiny_qa_task):
+    from helpers import qa_extractive as qa
+    from helpers import retrieval as R
+    from helpers.tasks import load_task
+
+    collection = R.build_collection(load_task(tiny_qa_task, kind="qa"), passage_words=100)
+    encoder = R.load_sentence_transformer(str(tiny_model_dir))
+    index = R.VectorIndex(R.embed_texts(encoder, collection.texts), collection.texts)
+    retriever = R.Retriever(encoder, index)
+    model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    reader = qa.QuestionAnswerer(model, tokenizer, max_length=64, stride=16)
+    system = ob.OpenBookQA(retriever, reader, top_k=3, read_top=2)
+    result = system.answer(collection.test.question[0])
+    assert len(result.passages) == 3 and result.passages[0][1] >= result.passages[2][1]
+    if result.answer:  # a random reader still points inside one of the two read passages
+        assert result.source_id in [p[2] for p in result.passages[:2]]
+        assert result.answer in result.source_passage
+    timing = ob.latency_split(system, collection.test.question[:2])
+    assert timing["n"] == 2 and timing["total_ms_p50"] >= timing["retrieval_ms_p50"] > 0
+    assert QA_CONTEXTS[0].startswith(collection.texts[0])
