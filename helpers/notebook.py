@@ -15,6 +15,7 @@ def setup_notebook() -> str:
     """Prepare a notebook session and return a line naming the versions and hardware.
 
     - tokenizers' thread pool is switched off before any fork (it warns under papermill);
+    - tqdm progress bars are switched off (``TQDM_DISABLE``) before any library imports tqdm;
     - tqdm's "IProgress not found" warning (no ipywidgets) and a deprecation warning peft
       triggers inside transformers are silenced;
     - transformers logs errors only: loading a checkpoint with a *new* head prints a
@@ -23,6 +24,8 @@ def setup_notebook() -> str:
     - pandas shows wider text columns, so texts in tables can be read.
     """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Progress bars do not render under papermill (sentence-transformers draws one per run).
+    os.environ.setdefault("TQDM_DISABLE", "1")
     warnings.filterwarnings("ignore", message="IProgress not found")
     # peft (0.17-0.21) still calls this transformers 5 deprecation on every LoRA run.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated",
