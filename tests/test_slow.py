@@ -130,10 +130,12 @@ def test_context_relevance_notebook_defaults_on_hotpotqa(tmp_path):
     """The retriever notebook on its defaults with one kind of negatives (real MiniLM).
 
     On data-hotpotqa the untuned MiniLM already finds the answer passage in its top 5 for 76%
-    of the test questions, and fine-tuning on 50 labelled plus synthetic questions does not
-    raise that much (measured: 0.757 before, 0.757-0.771 after, per kind of negatives): the misses are
-    bridge questions whose answer passage never names the question's entity. The floors catch
-    a loop that damages the encoder, and a collection or gold mapping gone wrong.
+    of the test questions, and fine-tuning on 50 labelled plus synthetic questions raises that
+    by one question at most (measured: 0.757 before, 0.771 after with both negatives): the
+    misses are bridge questions whose answer passage never names the question's entity. What
+    fine-tuning does move is the score gap between each question's gold passage and its best
+    wrong one (measured: -0.149 before, -0.113 after). The floors catch a loop that learns
+    nothing or damages the encoder, and a collection or gold mapping gone wrong.
     """
     out = tmp_path / "relevance"
     run_notebook("context-relevance-training.ipynb", tmp_path, COMPARE_NEGATIVES=False, OUTPUT_DIR=str(out))
@@ -141,5 +143,6 @@ def test_context_relevance_notebook_defaults_on_hotpotqa(tmp_path):
     untuned, tuned = m["results"]["untuned"], m["results"]["both negatives"]
     assert m["collection"]["documents"] == 340 and m["collection"]["passages"] > 340
     assert untuned["recall@5"] >= 0.6 and untuned["mrr@10"] >= 0.35
-    assert tuned["recall@5"] >= untuned["recall@5"] - 0.05 and tuned["mrr@10"] >= untuned["mrr@10"] - 0.05
+    assert tuned["recall@5"] >= untuned["recall@5"] and tuned["mrr@10"] >= untuned["mrr@10"]
+    assert tuned["mean_gap"] >= untuned["mean_gap"] + 0.02  # gold passages move up
     assert m["examples"]["hard_negatives"] >= 0.9 * m["examples"]["pairs"]
