@@ -522,7 +522,7 @@ def load_generative_model(name: str, seed: int = 42, load_in_4bit: bool = False)
         ValueError: For an encoder-only model (see :func:`check_generative_model`).
         ModelNotFoundError: If the name resolves to nothing loadable.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
+    from transformers import AutoConfig, set_seed
 
     from helpers import lora
     from helpers.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
@@ -541,8 +541,7 @@ def load_generative_model(name: str, seed: int = 42, load_in_4bit: bool = False)
         notes.append(reason)
         if supported:
             kwargs["quantization_config"] = lora.quantization_config()
-    auto = AutoModelForSeq2SeqLM if kind == ENCODER_DECODER else AutoModelForCausalLM
-    model = load_pretrained(auto, name, **kwargs)
+    model = load_pretrained(_auto_class(kind), name, **kwargs)
     if kwargs:
         import peft
 
@@ -661,20 +660,33 @@ def evaluate_generative(model, tokenizer, frame: pd.DataFrame, task_description:
     """
     import time
 
-    from helpers.metrics import generative_scores
-
     kind = model_kind(model)
     prompts = build_prompts(frame, tokenizer, task_description, max_context_tokens, kind)
     start = time.perf_counter()
     predictions = generate_answers(model, tokenizer, prompts, max_new_tokens, batch_size)
     seconds = time.perf_counter() - start
-    scores = generative_scores(predictions, [str(a) for a in frame["answer"]])
-    scores["answer_words"] = float(sum(len(p.split()) for p in predictions) / len(predictions))
     scored = score_predictions(frame, predictions)
+    return {"scores": summarize_scores(scored), "predictions": scored, "seconds": seconds}
+
+
+def summarize_scores(scored: pd.DataFrame) -> dict:
+    """The means of :func:`score_predictions`' per-row scores.
+
+    Returns:
+        ``{"exact_match", "f1", "rouge_l", "n", "answer_words", "yes_no_accuracy", "yes_no_n"}``
+        (percentages; one gold answer per row, so the same numbers as
+        :func:`helpers.metrics.generative_scores`).
+    """
+    if len(scored) == 0:
+        raise ValueError("no examples to score")
     yes_no = scored[scored["answer_type"] == "yes/no"]
-    scores["yes_no_accuracy"] = float(yes_no["exact_match"].mean()) if len(yes_no) else float("nan")
-    scores["yes_no_n"] = len(yes_no)
-    return {"scores": scores, "predictions": scored, "seconds": seconds}
+    return {
+        "exact_match": float(scored["exact_match"].mean()), "f1": float(scored["f1"].mean()),
+        "rouge_l": float(scored["rouge_l"].mean()), "n": len(scored),
+        "answer_words": float(scored["prediction"].str.split().str.len().mean()),
+        "yes_no_accuracy": float(yes_no["exact_match"].mean()) if len(yes_no) else float("nan"),
+        "yes_no_n": len(yes_no),
+    }
 
 
 def results_table(results: dict[str, dict]) -> pd.DataFrame:
@@ -729,12 +741,18 @@ def export_difference(model, tokenizer, folder, examples: Sequence[dict]) -> flo
         return float((model(**batch).logits - reloaded(**batch).logits).abs().max())
 
 
+def _auto_class(kind: str):
+    """The transformers auto class that loads a model of this kind with its generation head."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    return AutoModelForSeq2SeqLM if _check_kind(kind) == ENCODER_DECODER else AutoModelForCausalLM
+
+
 def _load_model_folder(folder):
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     kind = check_generative_model(AutoConfig.from_pretrained(folder))
-    auto = AutoModelForSeq2SeqLM if kind == ENCODER_DECODER else AutoModelForCausalLM
-    return auto.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
+    return _auto_class(kind).from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
 
 
 class GenerativeAnswerer:

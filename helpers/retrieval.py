@@ -312,12 +312,13 @@ def build_collection(task, passage_words: int | None = 100) -> Collection:
 
 
 def _check_texts(texts: Sequence[str], what: str) -> list[str]:
-    texts = [t if isinstance(t, str) else str(t) for t in texts]
+    # A missing value (None, NaN from pandas) is blank, never the text "nan".
+    texts = [t if isinstance(t, str) else "" if t is None or pd.isna(t) else str(t) for t in texts]
     for i, t in enumerate(texts):
         if not t.strip():
             raise RetrievalInputError(
-                f"{what} {i} (counting from 0) is empty or only white space. "
-                f"Fix: remove it or give it some text."
+                f"{what} {i} (counting from 0) is empty or only white space. Fix: remove it or give "
+                "it some words (blank rows of a CSV read as empty strings)."
             )
     return texts
 
@@ -738,6 +739,8 @@ class RetrievalEvaluation:
         negative_scores: Cosine similarities of every retrieved passage that is not the gold one.
         table: Per question: ``question``, ``gold_id``, ``rank``, ``positive_score``,
             ``best_negative_score`` (the highest-scoring wrong passage), ``top_id``.
+        passage_embeddings: The collection's embeddings by this encoder (to mine with, without
+            embedding the collection again).
     """
 
     metrics: dict[str, float]
@@ -747,6 +750,12 @@ class RetrievalEvaluation:
     positive_scores: np.ndarray
     negative_scores: np.ndarray
     table: pd.DataFrame
+    passage_embeddings: np.ndarray | None = None
+
+    @property
+    def mean_gap(self) -> float:
+        """Mean over questions of gold-passage score minus best-wrong-passage score (higher: better)."""
+        return float((self.table["positive_score"] - self.table["best_negative_score"]).mean())
 
 
 def evaluate_retriever(encoder, collection, questions: Sequence[str], gold_ids: Sequence[int],
@@ -797,7 +806,14 @@ def evaluate_retriever(encoder, collection, questions: Sequence[str], gold_ids: 
     return RetrievalEvaluation(
         metrics=retrieval_metrics(ids, golds, ks, mrr_at), ranks=ranks, ranked_ids=ids,
         ranked_scores=scores, positive_scores=positive, negative_scores=scores[wrong], table=table,
+        passage_embeddings=passages,
     )
+
+
+def results_table(evaluations: dict[str, RetrievalEvaluation]) -> pd.DataFrame:
+    """One row per encoder: its metrics and its :attr:`RetrievalEvaluation.mean_gap`."""
+    return pd.DataFrame({name: {**ev.metrics, "mean_gap": ev.mean_gap}
+                         for name, ev in evaluations.items()}).T
 
 
 # ---------------------------------------------------------------------------------------
@@ -919,13 +935,7 @@ class Retriever:
 
     def retrieve_many(self, questions: Sequence[str], k: int = 5) -> list[list[tuple[str, float, int]]]:
         """For each question, its ``k`` best passages as ``(passage, score, id)``, best first."""
-        questions = list(questions)
-        for i, q in enumerate(questions):
-            if not isinstance(q, str) or not q.strip():
-                raise RetrievalInputError(
-                    f"Question {i} (counting from 0) is empty: {q!r}. Fix: ask a question with some "
-                    "words in it (blank rows of a CSV read as empty strings)."
-                )
+        questions = _check_texts(list(questions), "Question")
         if not questions:
             return []
         scores, ids = self.index.search(embed_texts(self.encoder, questions, self.batch_size), k)
