@@ -13,7 +13,9 @@ The workflow the notebooks follow:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -242,8 +244,18 @@ def predict_proba(
             [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
             return_tensors="pt",
         ).to(model.device)
-        out[idx] = torch.softmax(model(**enc).logits.float(), -1).cpu().numpy()
+        out[idx] = softmax(model(**enc).logits.float().cpu().numpy())
     return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in NumPy.
+
+    Done outside torch on purpose: a torch op here starts torch's thread pool, whose idle threads
+    keep spinning and take the CPU from ONNX Runtime's (measured: 340 instead of 470 texts/s).
+    """
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def evaluate_classifier(
@@ -303,11 +315,15 @@ class TextClassifier:
         self.batch_size = batch_size
 
     @classmethod
-    def from_export(cls, path: str | Path, unpack_to: str | Path | None = None, **kwargs):
-        """Load an export folder, its parent ``OUTPUT_DIR``, or a ``<name>-model.tar``."""
+    def from_export(cls, path: str | Path, unpack_to: str | Path | None = None, backend: str = "pytorch",
+                    **kwargs):
+        """Load an export folder, its parent ``OUTPUT_DIR``, or a ``<name>-model.tar``.
+
+        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.backends`).
+        """
         from helpers.export import load_export
 
-        model, tokenizer, _ = load_export(path, unpack_to=unpack_to)
+        model, tokenizer, _ = load_export(path, unpack_to=unpack_to, backend=backend)
         return cls(model, tokenizer, **kwargs)
 
     @property
@@ -342,32 +358,63 @@ class TextClassifier:
         output_csv: str | Path,
         text_column: str = "question",
         chunk_size: int = 1000,
-    ) -> pd.DataFrame:
-        """Add ``predicted_label`` and ``confidence`` columns to a CSV, chunk by chunk.
+        n_review: int = 10,
+        progress: bool = True,
+    ) -> CsvScoring:
+        """Add ``predicted_label`` and ``confidence`` columns to a CSV of any size, chunk by chunk.
 
-        All other columns are kept as they are. Returns the scored frame (for review).
+        All other columns are kept as they are. Only a summary stays in memory: label counts,
+        the ``n_review`` least confident rows, and (when the CSV has an ``answer`` column of gold
+        labels) the pairs needed for accuracy. See :func:`helpers.streaming.stream_csv`.
 
         Raises:
-            ValueError: the text column is missing (the message lists the columns there are).
+            TaskDataError: the text column is missing (the message lists the columns there are),
+                or the file has no rows.
         """
-        from helpers.tasks import TaskDataError
+        from helpers.metrics import classification_metrics
+        from helpers.streaming import stream_csv
 
-        input_csv, output_csv = Path(input_csv), Path(output_csv)
-        output_csv.parent.mkdir(parents=True, exist_ok=True)
-        scored = []
-        reader = pd.read_csv(
-            input_csv, dtype=str, keep_default_na=False, chunksize=chunk_size
-        )
-        for n, chunk in enumerate(reader):
-            if text_column not in chunk:
-                raise TaskDataError(
-                    f"{input_csv}: no column {text_column!r} (columns: {list(chunk.columns)}). "
-                    "Fix: pass text_column= the column that holds the texts."
-                )
+        def score(chunk: pd.DataFrame) -> pd.DataFrame:
             pred = self.predict(chunk[text_column].tolist())
-            chunk = chunk.assign(
-                predicted_label=pred["label"].values, confidence=pred["confidence"].values
-            )
-            chunk.to_csv(output_csv, mode="w" if n == 0 else "a", header=n == 0, index=False)
-            scored.append(chunk)
-        return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+            return chunk.assign(predicted_label=pred["label"].values, confidence=pred["confidence"].values)
+
+        start = time.perf_counter()
+        rows, confidence_sum, counts, review, gold, predicted = 0, 0.0, pd.Series(dtype=int), None, [], []
+        for chunk in stream_csv(input_csv, output_csv, score, [text_column], chunk_size, progress):
+            rows += len(chunk)
+            confidence_sum += float(chunk["confidence"].sum())
+            counts = counts.add(chunk["predicted_label"].value_counts(), fill_value=0)
+            low = chunk.nsmallest(n_review, "confidence")
+            review = low if review is None else pd.concat([review, low]).nsmallest(n_review, "confidence")
+            if "answer" in chunk:
+                gold += chunk["answer"].tolist()
+                predicted += chunk["predicted_label"].tolist()
+        return CsvScoring(
+            output_csv=Path(output_csv), rows=rows, seconds=time.perf_counter() - start,
+            label_counts=counts.astype(int).sort_values(ascending=False),
+            mean_confidence=confidence_sum / rows, review=review.reset_index(drop=True),
+            gold=classification_metrics(gold, predicted, self.labels) if gold else None,
+        )
+
+
+@dataclass
+class CsvScoring:
+    """What :meth:`TextClassifier.score_csv` wrote and the summary it kept.
+
+    Attributes:
+        output_csv: The scored CSV.
+        rows: Rows scored.
+        seconds: Wall time, reading and writing included.
+        label_counts: Rows per predicted label, most frequent first.
+        mean_confidence: Mean probability of the predicted label.
+        review: The least confident rows (all columns), least confident first.
+        gold: :func:`~helpers.metrics.classification_metrics` against an ``answer`` column, or None.
+    """
+
+    output_csv: Path
+    rows: int
+    seconds: float
+    label_counts: pd.Series
+    mean_confidence: float
+    review: pd.DataFrame
+    gold: dict | None

@@ -141,7 +141,8 @@ def locate_export(path: str | Path, unpack_to: str | Path | None = None) -> Path
     return check_export(path)
 
 
-def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None = None):
+def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None = None,
+                backend: str = "pytorch"):
     """Load an exported model and its tokenizer, on CPU, in eval mode.
 
     Args:
@@ -149,16 +150,25 @@ def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None 
         auto_class: The transformers auto class; by default
             ``AutoModelForSequenceClassification``.
         unpack_to: Where to unpack a tarball.
+        backend: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the variant exported next
+            to the weights (:mod:`helpers.backends`), which answers the same calls.
 
     Returns:
         ``(model, tokenizer, folder)``.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from helpers import backends
+
+    backends.check_backend(backend)
     folder = locate_export(path, unpack_to)
     auto_class = auto_class or AutoModelForSequenceClassification
-    model = auto_class.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    if backend != backends.PYTORCH:
+        kind = (backends.QUESTION_ANSWERING if "QuestionAnswering" in auto_class.__name__
+                else backends.CLASSIFIER)
+        return backends.load_onnx_model(folder, backend, kind), tokenizer, folder
+    model = auto_class.from_pretrained(folder).eval()
     return model, tokenizer, folder
 
 

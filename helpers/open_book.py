@@ -57,8 +57,12 @@ def _wrong_kind(folder, family: str) -> str:
             "question-answering-training.ipynb or generative-qa-training.ipynb.")
 
 
-def load_reader(path, unpack_to=None):
-    """Load a QA export as a reader: ``(kind, QuestionAnswerer | GenerativeAnswerer)``."""
+def load_reader(path, unpack_to=None, backend: str = "pytorch"):
+    """Load a QA export as a reader: ``(kind, QuestionAnswerer | GenerativeAnswerer)``.
+
+    ``backend`` applies to an extractive reader (see :mod:`helpers.backends`); a generative
+    reader has no ONNX export and always runs in PyTorch (:func:`reader_backend` says which ran).
+    """
     kind, folder = reader_kind(path, unpack_to)
     if kind == GENERATIVE:
         from helpers.qa_generative import GenerativeAnswerer
@@ -66,7 +70,12 @@ def load_reader(path, unpack_to=None):
         return kind, GenerativeAnswerer.from_export(folder)
     from helpers.qa_extractive import QuestionAnswerer
 
-    return kind, QuestionAnswerer.from_export(folder)
+    return kind, QuestionAnswerer.from_export(folder, backend=backend)
+
+
+def reader_backend(kind: str, backend: str) -> str:
+    """The backend a reader of ``kind`` runs in when ``backend`` was asked for."""
+    return backend if kind == EXTRACTIVE else "pytorch"
 
 
 @dataclass

@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -549,13 +550,16 @@ class QuestionAnswerer:
         self.yes_no_answer = yes_no_answer
 
     @classmethod
-    def from_export(cls, path, unpack_to=None, **overrides):
-        """Load an export folder, its ``OUTPUT_DIR`` or tarball; settings come from ``export-info.json``."""
+    def from_export(cls, path, unpack_to=None, backend: str = "pytorch", **overrides):
+        """Load an export folder, its ``OUTPUT_DIR`` or tarball; settings come from ``export-info.json``.
+
+        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.backends`).
+        """
         from transformers import AutoModelForQuestionAnswering
 
         from helpers.export import load_export, read_export_info
 
-        model, tokenizer, folder = load_export(path, AutoModelForQuestionAnswering, unpack_to)
+        model, tokenizer, folder = load_export(path, AutoModelForQuestionAnswering, unpack_to, backend)
         info = read_export_info(folder).get("qa_settings", {})
         return cls(model, tokenizer, **{**info, **overrides})
 
@@ -568,6 +572,38 @@ class QuestionAnswerer:
             if self.yes_no_answer and is_yes_no_question(q):
                 r.update(kind="yes/no", answer=self.yes_no_answer, start=-1, end=-1)
         return out
+
+    def answer_csv(self, input_csv, output_csv, chunk_size: int = 500, progress: bool = True,
+                   n_preview: int = 10) -> dict:
+        """Answer a CSV of any size (``question`` and ``context`` columns) into a new CSV, chunk by chunk.
+
+        Adds ``predicted``, ``kind`` and ``probability`` to every row, keeping the other columns
+        (see :func:`helpers.streaming.stream_csv`). Only running scores stay in memory.
+
+        Returns:
+            ``{"output_csv", "rows", "seconds", "preview" (the first rows), "gold"}``; ``gold`` is
+            ``{"exact_match", "f1", "n"}`` against an ``answer`` column, or None.
+        """
+        import time
+
+        from helpers.metrics import squad_scores
+        from helpers.streaming import stream_csv
+
+        def score(chunk: pd.DataFrame) -> pd.DataFrame:
+            out = self.answer(chunk["question"].tolist(), chunk["context"].tolist())
+            return chunk.assign(predicted=[a["answer"] for a in out], kind=[a["kind"] for a in out],
+                                probability=[round(a["probability"], 4) for a in out])
+
+        start, rows, em, f1, preview = time.perf_counter(), 0, 0.0, 0.0, None
+        for chunk in stream_csv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress):
+            rows += len(chunk)
+            preview = chunk.head(n_preview) if preview is None else preview
+            if "answer" in chunk:
+                scores = squad_scores(chunk["predicted"], chunk["answer"])
+                em, f1 = em + scores["exact_match"] * len(chunk), f1 + scores["f1"] * len(chunk)
+        gold = {"exact_match": em / rows, "f1": f1 / rows, "n": rows} if "answer" in preview else None
+        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
+                "preview": preview, "gold": gold}
 
     def answer_one(self, question: str, context: str, top_k: int = 5) -> pd.DataFrame:
         """The ``top_k`` answers for one question, with score, probability and character span."""

@@ -1015,15 +1015,25 @@ def locate_retriever(path: str | Path, unpack_to: str | Path | None = None) -> P
     return path
 
 
-def load_retriever(path: str | Path, unpack_to: str | Path | None = None) -> Retriever:
+def load_retriever(path: str | Path, unpack_to: str | Path | None = None,
+                   backend: str = "pytorch") -> Retriever:
     """Load an export of :func:`export_retriever` as a :class:`Retriever` (CPU, eval mode).
+
+    ``backend``: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the encoder variant exported into
+    the folder (:func:`helpers.backends.export_retriever_variants`); the index is the same.
 
     Raises:
         ExportError: a missing folder or file, or an index that does not fit the encoder.
     """
+    from helpers import backends
+
+    backends.check_backend(backend)
     folder = locate_retriever(path, unpack_to)
     index = VectorIndex.load(folder)
-    encoder = load_sentence_transformer(str(folder / ENCODER_DIR)).eval()
+    if backend == backends.PYTORCH:
+        encoder = load_sentence_transformer(str(folder / ENCODER_DIR)).eval()
+    else:
+        encoder = backends.load_onnx_encoder(folder, folder / ENCODER_DIR, backend)
     if encoder.get_embedding_dimension() != index.dimension:
         raise ExportError(
             f"Retriever export {folder}: the encoder makes {encoder.get_embedding_dimension()}-"

@@ -140,15 +140,25 @@ def test_text_classifier_predict_one_and_score_csv(tiny_model_dir, tmp_path):
     assert one["probability"].sum() == pytest.approx(1.0, abs=1e-5)
 
     src = tmp_path / "in.csv"
-    pd.DataFrame({"id": ["7", "8", "9"], "text": ["sun", "bread", "goal"]}).to_csv(src, index=False)
+    texts = ["sun", "bread", "goal", "rain", "cake"]
+    pd.DataFrame({"id": ["7", "8", "9", "10", "11"], "text": texts,
+                  "answer": ["weather", "food", "sport", "weather", "food"]}).to_csv(src, index=False)
     out = tmp_path / "out" / "scored.csv"
-    scored = clf.score_csv(src, out, text_column="text", chunk_size=2)
+    scored = clf.score_csv(src, out, text_column="text", chunk_size=2, n_review=3, progress=False)
     back = pd.read_csv(out, dtype={"id": str})
-    assert back["id"].tolist() == ["7", "8", "9"]  # other columns kept, order kept
-    assert list(back.columns) == ["id", "text", "predicted_label", "confidence"]
-    assert back["predicted_label"].isin(list(TINY_CLASSES)).all() and len(scored) == 3
-    with pytest.raises(TaskDataError, match=r"no column 'question'.*Fix: pass text_column"):
-        clf.score_csv(src, out)
+    assert back["id"].tolist() == ["7", "8", "9", "10", "11"]  # other columns kept, order kept
+    assert list(back.columns) == ["id", "text", "answer", "predicted_label", "confidence"]
+    assert back["predicted_label"].isin(list(TINY_CLASSES)).all() and scored.rows == 5
+    # The summary equals what the whole file says, though chunks of 2 were seen one at a time.
+    assert scored.label_counts.to_dict() == back["predicted_label"].value_counts().to_dict()
+    assert scored.mean_confidence == pytest.approx(back["confidence"].mean(), abs=1e-6)
+    assert scored.review["id"].tolist() == back.nsmallest(3, "confidence")["id"].tolist()
+    expected = np.mean(back["predicted_label"] == back["answer"])
+    assert scored.gold["accuracy"] == pytest.approx(expected)
+    probs = clf.predict_proba(texts)
+    assert back["confidence"].to_numpy() == pytest.approx(probs.max(1), abs=1e-6)
+    with pytest.raises(TaskDataError, match=r"no column 'question'.*Fix: rename the column"):
+        clf.score_csv(src, out, progress=False)
 
 
 def test_token_length_report_counts_truncation():

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import qa_extractive as qa
 from helpers.export import export_model, reload_difference
+from helpers.metrics import squad_scores
 from helpers.tasks import load_task
 from helpers.training import TrainConfig
 
@@ -76,6 +77,18 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
     top = answerer.answer_one(spans["question"].iloc[0], spans["context"].iloc[0], top_k=3)
     assert list(top.columns) == ["answer", "probability", "score", "start", "end"]
     assert len(top) <= 3 and top["probability"].is_monotonic_decreasing
+
+    # A CSV answered in chunks of 3 gives what answering it whole gives, with running scores.
+    out = answerer.answer_csv(tiny_qa_task / "train.csv", tmp_path / "answered.csv", chunk_size=3,
+                              progress=False)
+    whole = answerer.answer(task.train["question"].tolist(), task.train["context"].tolist())
+    back = pd.read_csv(out["output_csv"], dtype=str, keep_default_na=False)
+    assert out["rows"] == len(task.train) == len(back)
+    assert list(back.columns[:3]) == ["question", "answer", "context"]
+    assert back["predicted"].tolist() == [a["answer"] for a in whole]
+    expected = squad_scores(back["predicted"], back["answer"])
+    assert out["gold"]["f1"] == pytest.approx(expected["f1"]) and out["gold"]["n"] == len(back)
+    assert out["gold"]["exact_match"] == pytest.approx(expected["exact_match"])
 
 
 def test_training_refuses_a_frame_without_any_located_answer(tiny_model_dir):
