@@ -169,6 +169,31 @@ class OpenBookQA:
                                retrieval, reading)
                 for q, (a, i), hits in zip(questions, read, retrieved, strict=True)]
 
+    def answer_csv(self, input_csv, output_csv, chunk_size: int = 200, progress: bool = True,
+                   n_preview: int = 10) -> dict:
+        """Answer a CSV of questions of any size (a ``question`` column) into a new CSV, chunk by chunk.
+
+        Adds ``predicted``, ``source_id`` and ``source_passage`` to every row and keeps the other
+        columns (see :func:`helpers.streaming.stream_csv`).
+
+        Returns:
+            ``{"output_csv", "rows", "seconds", "preview"}`` (``preview``: the first rows).
+        """
+        from helpers.streaming import stream_csv
+
+        def score(chunk: pd.DataFrame) -> pd.DataFrame:
+            answers = self.answer_many(chunk["question"].tolist())
+            return chunk.assign(predicted=[a.answer for a in answers],
+                                source_id=[a.source_id for a in answers],
+                                source_passage=[a.source_passage for a in answers])
+
+        start, rows, preview = time.perf_counter(), 0, None
+        for chunk in stream_csv(input_csv, output_csv, score, ["question"], chunk_size, progress):
+            rows += len(chunk)
+            preview = chunk.head(n_preview) if preview is None else preview
+        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
+                "preview": preview}
+
     def answer(self, question: str) -> OpenBookAnswer:
         """The answer to one question, its source passage, the retrieved passages and the timings.
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -85,24 +86,41 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert (out / "tiny-model.tar").is_file()
     for plot in ("text-lengths", "training-loss", "confusion-matrix", "per-class-f1"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+    # The ONNX variants, each with its quality report against the distilled student's test scores.
+    assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
+    for v in m["variants"]:
+        distilled = 100 * m["results"]["student-distilled"]["accuracy"]
+        assert v["accuracy pytorch"] == pytest.approx(distilled, abs=0.01)
+    assert m["variants"][0]["accuracy variant"] == m["variants"][0]["accuracy pytorch"]
+    assert "onnx export" in m["seconds"]
+    for backend in ("onnx", "onnx-int8"):
+        report = json.loads((model_dir / backend / "quality-report.json").read_text())
+        assert report["test_examples"] == 6 and report["max_drop"] == 1.0
 
-    # Deployment straight from the tarball.
-    dep = tmp_path / "deployment"
-    run_notebook(
-        "classification-deployment.ipynb", tmp_path,
-        MODEL_DIR=str(out / "tiny-model.tar"), INPUT_CSV=str(tiny_task / "test.csv"),
-        N_REVIEW=2, LATENCY_REPEATS=3, OUTPUT_DIR=str(dep),
-    )
-    d = json.loads((dep / "metrics.json").read_text())
-    assert d["labels"] == list(TINY_CLASSES) and d["rows_scored"] == len(TINY_TEST)
-    assert d["latency"]["n"] == 3 and 0 < d["latency"]["p50_ms"] <= d["latency"]["p95_ms"]
-    assert d["throughput"]["texts_per_second"] > 0 and 0 < d["mean_confidence"] <= 1
-    assert d["peak_memory_mb"] > 100
-    assert 0.0 <= d["gold"]["accuracy"] <= 1.0
-    scored = pd.read_csv(d["scored_csv"])
-    assert scored["question"].tolist() == [t for t, _ in TINY_TEST]
-    assert scored["predicted_label"].isin(list(TINY_CLASSES)).all()
-    assert len(pd.read_csv(dep / "review.csv")) == 2
+    # Deployment straight from the tarball, in each backend: the same rows, the same columns.
+    scored = {}
+    for backend in ("pytorch", "onnx", "onnx-int8"):
+        dep = tmp_path / f"deployment-{backend}"
+        executed = run_notebook(
+            "classification-deployment.ipynb", tmp_path,
+            MODEL_DIR=str(out / "tiny-model.tar"), INPUT_CSV=str(tiny_task / "test.csv"), BACKEND=backend,
+            N_REVIEW=2, LATENCY_REPEATS=3, CHUNK_SIZE=4, OUTPUT_DIR=str(dep),
+        )
+        d = json.loads((dep / "metrics.json").read_text())
+        assert d["backend"] == backend
+        assert d["labels"] == list(TINY_CLASSES) and d["rows_scored"] == len(TINY_TEST)
+        assert d["latency"]["n"] == 3 and 0 < d["latency"]["p50_ms"] <= d["latency"]["p95_ms"]
+        assert d["throughput"]["texts_per_second"] > 0 and 0 < d["mean_confidence"] <= 1
+        assert d["peak_memory_mb"] > 100
+        assert 0.0 <= d["gold"]["accuracy"] <= 1.0
+        scored[backend] = pd.read_csv(d["scored_csv"])
+        assert scored[backend]["question"].tolist() == [t for t, _ in TINY_TEST]
+        assert scored[backend]["predicted_label"].isin(list(TINY_CLASSES)).all()
+        assert len(pd.read_csv(dep / "review.csv")) == 2
+        text = executed.read_text()
+        assert f"backend: {backend}" in text and "100% 6/6 rows" in text  # its report, the progress bar
+    assert scored["onnx"]["predicted_label"].tolist() == scored["pytorch"]["predicted_label"].tolist()
+    assert np.abs(scored["onnx"]["confidence"] - scored["pytorch"]["confidence"]).max() < 1e-4
 
 
 @pytest.mark.notebook
@@ -123,6 +141,10 @@ def test_deployment_notebook_names_a_missing_weights_file(tiny_model_dir, tmp_pa
 
     model, tok = build_student(str(tiny_model_dir), ["a", "b"])
     paths = export_model(model, tok, tmp_path / "export", "broken")
+    # An ONNX backend asked of an export that has none: the error names the export step.
+    with pytest.raises(papermill.PapermillExecutionError, match=r"has no onnx variant.*EXPORT_ONNX=True"):
+        run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(paths.model_dir),
+                     BACKEND="onnx", OUTPUT_DIR=str(tmp_path / "dep"))
     (paths.model_dir / "model.safetensors").unlink()
     with pytest.raises(papermill.PapermillExecutionError, match=r"missing model\.safetensors"):
         run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(paths.model_dir),
@@ -152,13 +174,23 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
               "training-logs.json", "export-info.json"):
         assert (out / "model" / f).is_file(), f
     assert (out / "tinyqa-model.tar").is_file()
+    assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
+    assert m["variants"][0]["f1 variant"] == m["variants"][0]["f1 pytorch"]
+    span_f1 = m["results"]["student-synthetic"]["span"]["f1"]
+    assert m["variants"][0]["f1 pytorch"] == pytest.approx(span_f1, abs=0.01)
 
-    dep = tmp_path / "qa-deployment"
-    run_notebook(
-        "question-answering-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "tinyqa-model.tar"),
-        INPUT_CSV=str(tiny_qa_task / "test.csv"), LATENCY_REPEATS=3, OUTPUT_DIR=str(dep),
-    )
-    d = json.loads((dep / "metrics.json").read_text())
+    answered = {}
+    for backend in ("onnx-int8", "onnx", "pytorch"):  # pytorch last: its outputs are checked below
+        dep = tmp_path / f"qa-deployment-{backend}"
+        run_notebook(
+            "question-answering-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "tinyqa-model.tar"),
+            INPUT_CSV=str(tiny_qa_task / "test.csv"), LATENCY_REPEATS=3, BACKEND=backend, CHUNK_SIZE=3,
+            OUTPUT_DIR=str(dep),
+        )
+        d = json.loads((dep / "metrics.json").read_text())
+        assert d["backend"] == backend and d["rows_answered"] == len(QA_TEST)
+        answered[backend] = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
+    assert answered["onnx"]["predicted"].tolist() == answered["pytorch"]["predicted"].tolist()
     assert d["settings"]["max_length"] == 64 and d["rows_answered"] == len(QA_TEST)
     # The notebook's default example: every top answer is the context slice it points at.
     ctx = ("The quick brown fox jumps over the lazy dog. The fox is known for its speed and agility, "
@@ -226,6 +258,7 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
                                                                     tiny_qa_task, tmp_path):
     from helpers import qa_extractive as qa
     from helpers import qa_generative as g
+    from helpers.backends import export_qa_variants
     from helpers.export import export_model
 
     out = tmp_path / "relevance"
@@ -250,23 +283,39 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
     model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
     extractive = export_model(model, tokenizer, tmp_path / "ex", "tinyqa", [],
                               info={"qa_settings": {"max_length": 64, "stride": 16}})
+    export_qa_variants(extractive.model_dir, pd.read_csv(tiny_qa_task / "test.csv", dtype=str),
+                       tarball=extractive.tarball)
+    assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]  # the retriever's encoder
     gen_model, gen_tok, kind, _ = g.load_generative_model(str(tiny_llama_dir))
     generative = g.export_generative(gen_model, gen_tok, tmp_path / "gen", "tinyqa", [],
                                      g.generative_settings("Answer.", 48, 4, kind))
-    for reader, reader_kind in ((extractive.tarball, "extractive"), (generative.model_dir, "generative")):
-        dep = tmp_path / f"open-book-{reader_kind}"
-        run_notebook("open-book-qa-deployment.ipynb", tmp_path,
-                     RETRIEVER_DIR=str(out / "tinyqa-retriever.tar"),
-                     READER_DIR=str(reader), DATA_DIR=str(tiny_qa_task), TOP_K=3, READ_TOP=2,
-                     LATENCY_QUESTIONS=2, OUTPUT_DIR=str(dep))
+    # The generative run answers a CSV of questions only (no gold): it is streamed in chunks, unscored.
+    questions_only = tmp_path / "questions.csv"
+    pd.DataFrame({"id": list("abcd"), "question": [q for q, _, _ in QA_TEST]}).to_csv(questions_only,
+                                                                                      index=False)
+    runs = ((extractive.tarball, "extractive", "pytorch", None),
+            (extractive.tarball, "extractive", "onnx-int8", None),
+            (generative.model_dir, "generative", "onnx", str(questions_only)))
+    for reader, reader_kind, backend, input_csv in runs:
+        dep = tmp_path / f"open-book-{reader_kind}-{backend}"
+        executed = run_notebook("open-book-qa-deployment.ipynb", tmp_path,
+                                RETRIEVER_DIR=str(out / "tinyqa-retriever.tar"), BACKEND=backend,
+                                READER_DIR=str(reader), DATA_DIR=str(tiny_qa_task), INPUT_CSV=input_csv,
+                                TOP_K=3, READ_TOP=2, LATENCY_QUESTIONS=2, CHUNK_SIZE=3, OUTPUT_DIR=str(dep))
         d = json.loads((dep / "metrics.json").read_text())
+        assert d["backend"] == backend and f"backend: {backend}" in executed.read_text()
         assert d["reader_kind"] == reader_kind and d["passages"] == 8 and d["rows_answered"] == len(QA_TEST)
         assert d["example"]["question"] == QA_TEST[0][0] and d["latency"]["n"] == 2
         assert d["latency"]["retrieval_ms_p50"] > 0 and d["latency"]["reading_ms_p50"] > 0
-        assert 0 <= d["scores"]["exact_match"] <= 100 and 0 <= d["scores"]["gold_read"] <= d["scores"][
-            "gold_retrieved"] <= 100
         answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
         assert answered["question"].tolist() == [q for q, _, _ in QA_TEST]
+        if input_csv:  # a generative reader has no ONNX export: it says it runs in PyTorch
+            assert "reader: generative, backend: pytorch" in executed.read_text()
+            assert d["scores"] is None and answered["id"].tolist() == list("abcd")
+            assert "100% 4/4 rows" in executed.read_text()
+        else:
+            assert 0 <= d["scores"]["exact_match"] <= 100
+            assert 0 <= d["scores"]["gold_read"] <= d["scores"]["gold_retrieved"] <= 100
 
     import papermill
 

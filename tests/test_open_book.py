@@ -74,6 +74,22 @@ def test_the_extractive_reader_reads_the_top_passages_and_names_the_source():
     assert kessel.retrieval_ms >= 0 and kessel.reading_ms >= 0
 
 
+def test_a_csv_of_questions_is_answered_in_chunks_with_its_sources(tmp_path):
+    system = ob.OpenBookQA(FakeRetriever(RANKED), FakeExtractiveReader(
+        {"Where was Ilse Marten born?": "Kessel", "What does the bridge cross?": "Lune",
+         "Who mapped Lake Vorn?": "Ilse Marten"}), top_k=3, read_top=2)
+    src = tmp_path / "questions.csv"
+    pd.DataFrame({"id": ["a", "b", "c"], "question": list(RANKED)}).to_csv(src, index=False)
+    out = system.answer_csv(src, tmp_path / "answered.csv", chunk_size=2, progress=False)
+    back = pd.read_csv(out["output_csv"], dtype=str, keep_default_na=False)
+    assert out["rows"] == 3 and back["id"].tolist() == ["a", "b", "c"]
+    assert back["predicted"].tolist() == ["Kessel", "Lune", ""]
+    assert back["source_id"].tolist() == ["1", "2", "-1"] and back["source_passage"][0] == PASSAGES[1]
+    pd.DataFrame({"query": ["x"]}).to_csv(src, index=False)
+    with pytest.raises(ValueError, match=r"no column 'question'"):
+        system.answer_csv(src, tmp_path / "answered.csv", progress=False)
+
+
 def test_the_generative_reader_gets_the_joined_passages_and_its_source_is_found():
     reader = FakeGenerativeReader({"Where was Ilse Marten born?": "Kessel",
                                    "What does the bridge cross?": "yes"})
