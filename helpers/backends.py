@@ -64,6 +64,8 @@ REPORT_FILE = "quality-report.json"
 DEFAULT_MAX_DROP = 1.0
 """Largest quality drop, in points (percent), that still leaves a variant recommended."""
 INSTALL_HINT = "pip install onnxruntime onnx onnxscript"
+INT8_NOTE = ("; int8 activations are quantised per batch, so an int8 prediction can differ slightly "
+             "with the batch it is made in")
 _META_PREFIX = "slm_notebooks."
 
 
@@ -453,6 +455,7 @@ class _Family:
     one: Callable[[object, int], object]   # (model, i) -> one prediction, for latency
     n_inputs: int
     model_and_tokenizer: Callable[[], tuple]  # the PyTorch model, tokenizer and max_length for export
+    batching: str = ""                      # how the test set is batched when scored (for the report)
 
 
 def export_variants(folder: str | Path, family: _Family, max_drop: float = DEFAULT_MAX_DROP,
@@ -505,7 +508,8 @@ def score_variants(folder: str | Path, family: _Family, backends: Sequence[str] 
                                                             family.n_inputs, latency_repeats)},
             "size_mb": {"pytorch": folder_size_mb(family.weights_dir),
                         "variant": folder_size_mb(folder / backend / GRAPH_FILE)},
-            "test_examples": family.n_inputs, "onnxruntime": require_onnxruntime().__version__,
+            "test_examples": family.n_inputs, "scored_in": family.batching + INT8_NOTE,
+            "onnxruntime": require_onnxruntime().__version__,
             "created": time.strftime("%Y-%m-%d %H:%M"),
         }
         (folder / backend / REPORT_FILE).write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -556,19 +560,21 @@ def describe_backend(folder: str | Path, backend: str) -> str:
     if report is None:
         return (f"backend: {backend}; no quality report next to it ({Path(folder) / backend / REPORT_FILE}): "
                 "its accuracy was never measured. Re-export the variants to measure it.")
-    scores = ", ".join(f"{m} {r['variant'][m]:.1f} vs {v:.1f} in PyTorch ({r['difference'][m]:+.2f})"
-                       for r in [report] for m, v in report["pytorch"].items())
-    lat = report["latency_single"]
-    text = (f"backend: {backend} (measured at export on {report['test_examples']} test examples, "
-            f"{report['created']})\n  scores in points: {scores}\n"
-            f"  same prediction as PyTorch on {report['agreement']:.1f}% of them\n"
-            f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in PyTorch; "
-            f"size {report['size_mb']['variant']} MB vs {report['size_mb']['pytorch']} MB\n"
-            f"  {report['verdict']}")
+    diff = report["difference"]
+    scores = ", ".join(f"{m} {report['variant'][m]:.1f} vs {v:.1f} in PyTorch ({diff[m]:+.2f})"
+                       for m, v in report["pytorch"].items())
+    lat, size = report["latency_single"], report["size_mb"]
+    lines = [f"backend: {backend} (measured at export on {report['test_examples']} test examples, "
+             f"{report['created']})", f"  scores in points: {scores}"]
+    if "agreement" in report:
+        lines.append(f"  same prediction as PyTorch on {report['agreement']:.1f}% of them")
+    lines += [f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in PyTorch; "
+              f"size {size['variant']} MB vs {size['pytorch']} MB", f"  {report['verdict']}"]
     if not report["recommended"]:
-        text += ("\n  WARNING: this variant lost more quality than allowed at export. "
-                 f"Prefer BACKEND='pytorch'"
-                 f"{'' if backend == ONNX else ' or onnx'} unless its speed is worth that loss to you.")
+        other = "" if backend == ONNX else " or onnx"
+        lines.append("  WARNING: this variant lost more quality than allowed at export. "
+                     f"Prefer BACKEND='pytorch'{other} unless its speed is worth that loss to you.")
+    text = "\n".join(lines)
     return text
 
 
@@ -601,7 +607,7 @@ def classifier_family(folder: str | Path, texts: Sequence[str], labels: Sequence
         return model, tokenizer, max_length
 
     return _Family(CLASSIFIER, Path(folder), load, score, lambda c, i: c.predict_proba([texts[i]]),
-                   len(texts), model_and_tokenizer)
+                   len(texts), model_and_tokenizer, "batches of 32 texts sorted by length")
 
 
 def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_MAX_DROP,
@@ -633,7 +639,8 @@ def qa_family(folder: str | Path, frame: pd.DataFrame) -> _Family:
         return model, tokenizer, QuestionAnswerer.from_export(folder).settings["max_length"]
 
     return _Family(QUESTION_ANSWERING, Path(folder), load, score,
-                   lambda a, i: a.answer([questions[i]], [contexts[i]]), len(frame), model_and_tokenizer)
+                   lambda a, i: a.answer([questions[i]], [contexts[i]]), len(frame), model_and_tokenizer,
+                   "batches of 16 windows")
 
 
 def export_qa_variants(folder, frame: pd.DataFrame, max_drop: float = DEFAULT_MAX_DROP, tarball=None,
@@ -662,7 +669,8 @@ def retriever_family(folder: str | Path, collection, questions: Sequence[str], g
         return model, model.tokenizer, model.max_seq_length
 
     return _Family(ENCODER, Path(folder) / ENCODER_DIR, load, score,
-                   lambda r, i: r.retrieve(questions[i], k), len(questions), model_and_tokenizer)
+                   lambda r, i: r.retrieve(questions[i], k), len(questions), model_and_tokenizer,
+                   "batches of 32 texts sorted by length")
 
 
 def export_retriever_variants(folder, collection, questions, gold_ids, max_drop: float = DEFAULT_MAX_DROP,
