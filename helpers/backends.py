@@ -631,8 +631,9 @@ def qa_family(folder: str | Path, frame: pd.DataFrame) -> _Family:
         # Span questions only: yes/no questions get the stored prior whatever the backend.
         result = evaluate_answers(a.answer(questions, contexts), frame, a.yes_no_answer)
         table = result["scores"]
-        row = table.loc["span"] if "span" in table.index else table.loc["all"]
-        return _points(row, ("exact_match", "f1"), 1), result["predictions"]["predicted"].tolist()
+        group = "span" if "span" in table.index else "all"
+        scores = {f"{group}_{k}": v for k, v in _points(table.loc[group], ("exact_match", "f1"), 1).items()}
+        return scores, result["predictions"]["predicted"].tolist()
 
     def model_and_tokenizer():
         model, tokenizer, _ = load_export(folder, auto_class())

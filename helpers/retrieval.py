@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -352,11 +353,10 @@ def embed_texts(encoder, texts: Sequence[str], batch_size: int = 32) -> np.ndarr
 
 
 def _is_sentence_transformer(obj) -> bool:
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:  # pragma: no cover - the package is a requirement
-        return False
-    return isinstance(obj, SentenceTransformer)
+    # Never import sentence-transformers just to ask: if it is not imported yet, ``obj`` cannot be
+    # one of its models (an ONNX encoder would otherwise pay a 2-second import on its first query).
+    module = sys.modules.get("sentence_transformers")
+    return module is not None and isinstance(obj, module.SentenceTransformer)
 
 
 class VectorIndex:

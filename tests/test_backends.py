@@ -102,8 +102,8 @@ def test_question_answering_variants_round_trip(tiny_model_dir, tmp_path):
     settings = {"max_length": 64, "stride": 16, "max_question_length": 32}
     paths = export_model(model, tok, tmp_path / "out", "qa", info={"qa_settings": settings})
     table = B.export_qa_variants(paths.model_dir, frame)
-    assert list(table.columns[1:5]) == ["exact_match pytorch", "exact_match variant", "f1 pytorch",
-                                        "f1 variant"]
+    assert list(table.columns[1:5]) == ["span_exact_match pytorch", "span_exact_match variant",
+                                        "span_f1 pytorch", "span_f1 variant"]
     questions, contexts = frame["question"].tolist(), frame["context"].tolist()
     reference = qa.QuestionAnswerer.from_export(paths.model_dir).answer(questions, contexts, top_k=3)
     answerer = qa.QuestionAnswerer.from_export(paths.model_dir, backend="onnx")
@@ -113,7 +113,7 @@ def test_question_answering_variants_round_trip(tiny_model_dir, tmp_path):
     for a, b in zip(got, reference, strict=True):
         assert [c["probability"] for c in a["candidates"]] == pytest.approx(
             [c["probability"] for c in b["candidates"]], abs=1e-4)
-    assert B.read_report(paths.model_dir, "onnx")["difference"] == {"exact_match": 0.0, "f1": 0.0}
+    assert B.read_report(paths.model_dir, "onnx")["difference"] == {"span_exact_match": 0.0, "span_f1": 0.0}
 
 
 def test_retriever_encoder_variants_round_trip(tiny_model_dir, tmp_path):

@@ -175,9 +175,9 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
         assert (out / "model" / f).is_file(), f
     assert (out / "tinyqa-model.tar").is_file()
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
-    assert m["variants"][0]["f1 variant"] == m["variants"][0]["f1 pytorch"]
+    assert m["variants"][0]["span_f1 variant"] == m["variants"][0]["span_f1 pytorch"]
     span_f1 = m["results"]["student-synthetic"]["span"]["f1"]
-    assert m["variants"][0]["f1 pytorch"] == pytest.approx(span_f1, abs=0.01)
+    assert m["variants"][0]["span_f1 pytorch"] == pytest.approx(span_f1, abs=0.01)
 
     answered = {}
     for backend in ("onnx-int8", "onnx", "pytorch"):  # pytorch last: its outputs are checked below
