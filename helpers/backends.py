@@ -178,6 +178,9 @@ def export_onnx(model, tokenizer, path: str | Path, kind: str, fingerprint: str,
         kind: ``"classifier"``, ``"question-answering"`` or ``"encoder"``.
         fingerprint: :func:`weights_fingerprint` of the weights the model was loaded from.
         max_length: Longest input the model is used with (recorded; encoders tokenize to it).
+
+    The graph is written as one file, which ONNX caps at 2 GB: enough for the small models this
+    project trains (MiniLM is 90 MB), not for billion-parameter ones.
     """
     import torch
 
@@ -431,17 +434,12 @@ def folder_size_mb(path: str | Path) -> float:
     return round(sum(f.stat().st_size for f in files) / 1e6, 1)
 
 
-def single_latency_ms(run: Callable[[int], object], n: int, repeats: int = 30) -> dict[str, float]:
-    """p50/p95 of ``run(i)`` over ``repeats`` calls cycling through ``n`` inputs (after 3 warm-up calls)."""
-    for i in range(3):
-        run(i % n)
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        run(i % n)
-        times.append((time.perf_counter() - start) * 1000)
-    return {"p50_ms": round(float(np.percentile(times, 50)), 2),
-            "p95_ms": round(float(np.percentile(times, 95)), 2)}
+def _latency(family: _Family, runner, repeats: int) -> dict[str, float]:
+    """p50/p95 of one prediction, cycling through the test inputs (:func:`helpers.timing.measure_latency`)."""
+    from helpers.timing import measure_latency
+
+    timed = measure_latency(lambda i: family.one(runner, i), list(range(family.n_inputs)), repeats)
+    return {k: round(timed[k], 2) for k in ("p50_ms", "p95_ms")}
 
 
 @dataclass
@@ -491,7 +489,8 @@ def score_variants(folder: str | Path, family: _Family, backends: Sequence[str] 
     folder = Path(folder)
     reference = family.load(PYTORCH)
     ref_scores, ref_predictions = family.score(reference)
-    ref_latency = single_latency_ms(lambda i: family.one(reference, i), family.n_inputs, latency_repeats)
+    ref_latency = _latency(family, reference, latency_repeats)
+    fingerprint = weights_fingerprint(family.weights_dir)
     reports = {}
     for backend in backends:
         runner = family.load(backend)
@@ -499,16 +498,15 @@ def score_variants(folder: str | Path, family: _Family, backends: Sequence[str] 
         same = sum(a == b for a, b in zip(predictions, ref_predictions, strict=True))
         report = {
             "backend": backend, "kind": family.kind, "folder": str(folder),
-            "fingerprint": weights_fingerprint(family.weights_dir),
+            "fingerprint": fingerprint,
             "scores_in": "points (percent)", "pytorch": ref_scores, "variant": scores,
             **quality_gate(ref_scores, scores, max_drop),
             "agreement": round(100 * same / max(len(predictions), 1), 2),
-            "latency_single": {"pytorch": ref_latency,
-                               "variant": single_latency_ms(lambda i, r=runner: family.one(r, i),
-                                                            family.n_inputs, latency_repeats)},
+            "latency_single": {"pytorch": ref_latency, "variant": _latency(family, runner, latency_repeats)},
             "size_mb": {"pytorch": folder_size_mb(family.weights_dir),
                         "variant": folder_size_mb(folder / backend / GRAPH_FILE)},
-            "test_examples": family.n_inputs, "scored_in": family.batching + INT8_NOTE,
+            "test_examples": family.n_inputs,
+            "scored_in": family.batching + (INT8_NOTE if backend == ONNX_INT8 else ""),
             "onnxruntime": require_onnxruntime().__version__,
             "created": time.strftime("%Y-%m-%d %H:%M"),
         }
