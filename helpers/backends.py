@@ -380,12 +380,11 @@ class OnnxSentenceEncoder:
         return self._dimension
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None, **_) -> np.ndarray:
+        from helpers.training import length_sorted_batches
+
         texts = [str(t).strip() for t in texts]
-        size = batch_size or self.batch_size
-        order = np.argsort([len(t) for t in texts], kind="stable")
         out = None
-        for start in range(0, len(texts), size):
-            idx = order[start : start + size]
+        for idx in length_sorted_batches(texts, batch_size or self.batch_size):
             enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                  max_length=self.max_seq_length, return_tensors="np")
             emb = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.input_names})[0]

@@ -31,6 +31,7 @@ from helpers.training import (  # noqa: F401
     FeatureDataset,
     TrainConfig,
     config_dict,
+    length_sorted_batches,
     planned_steps,
     run_trainer,
 )
@@ -236,10 +237,8 @@ def predict_proba(
     """Class probabilities for ``texts`` (columns in ``model.config.id2label`` order)."""
     model.eval()
     texts = list(texts)
-    order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_sorted_batches(texts, batch_size):
         enc = tokenizer(
             [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
             return_tensors="pt",

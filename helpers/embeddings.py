@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from helpers.models import load_pretrained, load_tokenizer
+from helpers.training import length_sorted_batches
 
 
 class SentenceEncoder:
@@ -31,13 +32,10 @@ class SentenceEncoder:
     def encode(self, texts: list[str], normalize: bool = True) -> np.ndarray:
         """Embed ``texts``; returns an array of shape (len(texts), hidden_size), float32."""
         texts = list(texts)
-        out = []
-        # Sorting by length keeps padding (and time) low; the order is restored below.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            batch = [texts[i] for i in order[start : start + self.batch_size]]
+        result = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        for idx in length_sorted_batches(texts, self.batch_size):
             enc = self.tokenizer(
-                batch, padding=True, truncation=True, max_length=self.max_length,
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length,
                 return_tensors="pt",
             )
             hidden = self.model(**enc).last_hidden_state
@@ -45,10 +43,5 @@ class SentenceEncoder:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if normalize:
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out.append(pooled.float().numpy())
-        if not out:
-            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
-        emb = np.concatenate(out)
-        result = np.empty_like(emb)
-        result[order] = emb
+            result[idx] = pooled.float().numpy()
         return result

@@ -24,3 +24,12 @@ def test_feature_dataset_serves_the_present_keys_and_checks_lengths():
     assert len(ds) == 2 and ds[1] == {"input_ids": [3], "labels": 1}
     with pytest.raises(ValueError, match="differ in length"):
         FeatureDataset({"input_ids": [[1]], "labels": [0, 1]}, ("input_ids", "labels"))
+
+
+def test_length_sorted_batches_cover_every_text_once_shortest_first():
+    from helpers.training import length_sorted_batches
+
+    texts = ["ccc", "a", "bb", "dddd", "a"]
+    batches = [b.tolist() for b in length_sorted_batches(texts, 2)]
+    assert batches == [[1, 4], [2, 0], [3]]  # stable: equal lengths keep their order
+    assert list(length_sorted_batches([], 4)) == []
