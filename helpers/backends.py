@@ -37,9 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tarfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.export import ExportError
+from helpers.export import ExportError, write_tarball
 
 PYTORCH, ONNX, ONNX_INT8 = "pytorch", "onnx", "onnx-int8"
 BACKENDS = (PYTORCH, ONNX, ONNX_INT8)
@@ -478,7 +476,7 @@ def export_variants(folder: str | Path, family: _Family, max_drop: float = DEFAU
         shutil.rmtree(folder / ONNX)
     table = score_variants(folder, family, backends, max_drop, latency_repeats)
     if tarball:
-        rewrite_tarball(folder, tarball)
+        write_tarball(folder, tarball)
     return table
 
 
@@ -512,16 +510,6 @@ def score_variants(folder: str | Path, family: _Family, backends: Sequence[str] 
         (folder / backend / REPORT_FILE).write_text(json.dumps(report, indent=1), encoding="utf-8")
         reports[backend] = report
     return reports_table(reports)
-
-
-def rewrite_tarball(folder: str | Path, tarball: str | Path) -> Path:
-    """Write ``tarball`` anew from ``folder`` (kept under the folder's own name)."""
-    folder, tarball = Path(folder), Path(tarball)
-    tmp = tarball.with_suffix(".tar.partial")
-    with tarfile.open(tmp, "w") as tar:
-        tar.add(folder, arcname=folder.name)
-    os.replace(tmp, tarball)
-    return tarball
 
 
 def read_report(folder: str | Path, backend: str) -> dict | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tarfile
 import tempfile
@@ -91,10 +92,18 @@ def export_model(
         json.dumps(info or {}, indent=1, default=str), encoding="utf-8"
     )
     check_export(model_dir)
-    tarball = output_dir / f"{name}-model.tar"
-    with tarfile.open(tarball, "w") as tar:
-        tar.add(model_dir, arcname="model")
+    tarball = write_tarball(model_dir, output_dir / f"{name}-model.tar")
     return ExportPaths(model_dir=model_dir, tarball=tarball)
+
+
+def write_tarball(folder: str | Path, tarball: str | Path) -> Path:
+    """Pack ``folder`` (under its own name) into ``tarball``, replacing it only once complete."""
+    folder, tarball = Path(folder), Path(tarball)
+    partial = tarball.with_suffix(".tar.partial")
+    with tarfile.open(partial, "w") as tar:
+        tar.add(folder, arcname=folder.name)
+    os.replace(partial, tarball)
+    return tarball
 
 
 def check_export(folder: str | Path) -> Path:

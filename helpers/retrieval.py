@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.export import ExportError, ExportPaths, unpack_tarball, write_training_logs
+from helpers.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
 from helpers.qa_extractive import YES_NO
 from helpers.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
 
@@ -987,10 +987,7 @@ def export_retriever(model, texts: Sequence[str], output_dir: str | Path, name: 
     VectorIndex(embeddings, texts, encoder=str(base), metric="ip").save(folder)
     write_training_logs(folder, log_history or [])
     (folder / "export-info.json").write_text(json.dumps(info or {}, indent=1, default=str), encoding="utf-8")
-    tarball = output_dir / f"{name}-retriever.tar"
-    with tarfile.open(tarball, "w") as tar:
-        tar.add(folder, arcname=RETRIEVER_DIR)
-    return ExportPaths(model_dir=folder, tarball=tarball)
+    return ExportPaths(model_dir=folder, tarball=write_tarball(folder, output_dir / f"{name}-retriever.tar"))
 
 
 def locate_retriever(path: str | Path, unpack_to: str | Path | None = None) -> Path:
