@@ -118,9 +118,13 @@ def graph_metadata(path: str | Path) -> dict[str, str]:
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    meta = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).get_modelmeta()
-    return {k[len(_META_PREFIX):]: v for k, v in meta.custom_metadata_map.items()
-            if k.startswith(_META_PREFIX)}
+    return session_metadata(ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]))
+
+
+def session_metadata(session) -> dict[str, str]:
+    """:func:`graph_metadata` of a graph already opened (no second load of the file)."""
+    meta = session.get_modelmeta().custom_metadata_map
+    return {k[len(_META_PREFIX):]: v for k, v in meta.items() if k.startswith(_META_PREFIX)}
 
 
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:
@@ -283,14 +287,17 @@ def open_session(path: str | Path, threads: int | None = None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def check_variant(path: Path, weights_dir: Path, kind: str) -> dict[str, str]:
+def check_variant(path: Path, weights_dir: Path, kind: str,
+                  meta: dict[str, str] | None = None) -> dict[str, str]:
     """The graph's metadata, after checking that it was made from these weights for this kind.
+
+    ``meta``: the graph's metadata if its session is open already (else it is read from ``path``).
 
     Raises:
         BackendError: the graph has no export metadata, was made for another kind of model, or
             from other weights (another model, or an earlier training run).
     """
-    meta = graph_metadata(path)
+    meta = graph_metadata(path) if meta is None else meta
     fix = ("Fix: re-export the variants from this folder (EXPORT_ONNX=True in the training notebook, "
            "or helpers.backends.export_*_variants), or use BACKEND='pytorch'.")
     if "fingerprint" not in meta:
@@ -315,13 +322,13 @@ class OnnxModel:
     :func:`helpers.qa_extractive.predict_answers` use it unchanged.
     """
 
-    def __init__(self, path: str | Path, config, kind: str, threads: int | None = None):
+    def __init__(self, path: str | Path, config, kind: str, threads: int | None = None, session=None):
         import torch
 
         self.path = Path(path)
         self.config = config
         self.kind = kind
-        self.session = open_session(self.path, threads)
+        self.session = session or open_session(self.path, threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.device = torch.device("cpu")
         self.training = False
@@ -353,8 +360,9 @@ def load_onnx_model(folder: str | Path, backend: str, kind: str, threads: int | 
     from transformers import AutoConfig
 
     path = variant_file(folder, backend)
-    check_variant(path, Path(folder), kind)
-    return OnnxModel(path, AutoConfig.from_pretrained(folder), kind, threads)
+    session = open_session(path, threads)
+    check_variant(path, Path(folder), kind, session_metadata(session))
+    return OnnxModel(path, AutoConfig.from_pretrained(folder), kind, session=session)
 
 
 class OnnxSentenceEncoder:
@@ -365,12 +373,12 @@ class OnnxSentenceEncoder:
     """
 
     def __init__(self, path: str | Path, tokenizer, max_length: int, batch_size: int = 32,
-                 threads: int | None = None):
+                 threads: int | None = None, session=None):
         self.path = Path(path)
         self.tokenizer = tokenizer
         self.max_seq_length = int(max_length)
         self.batch_size = batch_size
-        self.session = open_session(self.path, threads)
+        self.session = session or open_session(self.path, threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self._dimension = int(self.encode(["dimension probe"]).shape[1])
 
@@ -398,9 +406,11 @@ def load_onnx_encoder(folder: str | Path, weights_dir: str | Path, backend: str,
     from transformers import AutoTokenizer
 
     path = variant_file(folder, backend)
-    meta = check_variant(path, Path(weights_dir), ENCODER)
+    session = open_session(path, threads)
+    meta = check_variant(path, Path(weights_dir), ENCODER, session_metadata(session))
     tokenizer = AutoTokenizer.from_pretrained(weights_dir)
-    return OnnxSentenceEncoder(path, tokenizer, int(meta.get("max_length") or 256), batch_size, threads)
+    return OnnxSentenceEncoder(path, tokenizer, int(meta.get("max_length") or 256), batch_size,
+                               session=session)
 
 
 # ---------------------------------------------------------------------------------------
