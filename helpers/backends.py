@@ -34,11 +34,14 @@ prediction helper runs unchanged whatever the backend.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,27 +216,21 @@ def export_onnx(model, tokenizer, path: str | Path, kind: str, fingerprint: str,
     return path
 
 
-class _quiet_exporter:
+@contextlib.contextmanager
+def _quiet_exporter():
     """Silence the exporter's progress lines and library warnings for the duration of an export."""
-
-    def __enter__(self):
-        import contextlib
-        import io
-        import warnings
-
-        self._stack = contextlib.ExitStack()
-        self._stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
-        self._stack.enter_context(warnings.catch_warnings())
+    names = ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript", "root")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [logger.level for logger in loggers]
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript", "root"):
-            logger = logging.getLogger(name)
-            self._stack.callback(logger.setLevel, logger.level)
+        for logger in loggers:
             logger.setLevel(logging.ERROR)
-        return self
-
-    def __exit__(self, *exc):
-        self._stack.close()
-        return False
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def quantize_int8(source: str | Path, target: str | Path) -> Path:
