@@ -57,7 +57,7 @@ def paragraphs(texts: list[str], words: int) -> list[str]:
 def measure(model_dir: str, backend: str, csv: str, paragraph_words: int, repeats: int) -> dict:
     """Everything measured for one backend, in this (fresh) process."""
     from helpers.classification import TextClassifier
-    from helpers.timing import measure_latency, peak_memory_mb
+    from helpers.core.timing import measure_latency, peak_memory_mb
 
     texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["question"].tolist()
     long = paragraphs(texts, paragraph_words)
@@ -94,7 +94,7 @@ def stream(model_dir: str, backend: str, csv: str, rows: int) -> dict:
     import tempfile
 
     from helpers.classification import TextClassifier
-    from helpers.timing import peak_memory_mb
+    from helpers.core.timing import peak_memory_mb
 
     texts = pd.read_csv(csv, dtype=str, keep_default_na=False)["question"]
     folder = Path(tempfile.mkdtemp(prefix="stream-"))
@@ -125,7 +125,7 @@ def measure_in_subprocess(model_dir: Path, backend: str, csv: Path, args, stream
 
 
 def train(folder: str, out: Path, reuse: bool, extra: dict) -> dict:
-    from helpers.notebook import execute_notebook
+    from helpers.core.notebook import execute_notebook
 
     data_dir = Path(folder) if Path(folder).is_absolute() else REPO / folder
     target = out / data_dir.name

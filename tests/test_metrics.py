@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.metrics import classification_metrics, comparison_table, confusion_frame
+from helpers.core.metrics import classification_metrics, comparison_table, confusion_frame
 
 
 def test_hand_computed_values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.metrics import (
+from helpers.core.metrics import (
     exact_match,
     normalize_answer,
     squad_scores,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoModel
 
-from helpers.models import (
+from helpers.core.models import (
     ModelNotFoundError,
     load_pretrained,
     load_tokenizer,

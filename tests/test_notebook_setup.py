@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import transformers
 
-from helpers.notebook import setup_notebook
+from helpers.core.notebook import setup_notebook
 
 
 def test_setup_notebook_quiets_transformers_and_reports_versions():

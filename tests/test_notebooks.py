@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.notebook import execute_notebook
+from helpers.core.notebook import execute_notebook
 from tests.conftest import QA_TEST, REPO, TINY_CLASSES, TINY_TEST
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -19,7 +19,7 @@ TIMEOUT = 1800  # seconds per cell (a hang fails; a slow shared machine does not
 
 
 def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
-    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.notebook.execute_notebook`)."""
+    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.core.notebook.execute_notebook`)."""
     executed = out_dir / f"executed-{name}"
     execute_notebook(name, executed, parameters, timeout=TIMEOUT)
     return executed
@@ -137,7 +137,7 @@ def test_deployment_notebook_names_a_missing_weights_file(tiny_model_dir, tmp_pa
     import papermill
 
     from helpers.classification import build_student
-    from helpers.export import export_model
+    from helpers.core.export import export_model
 
     model, tok = build_student(str(tiny_model_dir), ["a", "b"])
     paths = export_model(model, tok, tmp_path / "export", "broken")
@@ -256,10 +256,9 @@ def test_generative_notebooks_on_a_tiny_model(model_fixture, request, tiny_qa_ta
 @pytest.mark.notebook
 def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_dir, tiny_llama_dir,
                                                                     tiny_qa_task, tmp_path):
-    from helpers import qa_extractive as qa
-    from helpers import qa_generative as g
-    from helpers.backends import export_qa_variants
-    from helpers.export import export_model
+    from helpers import generative_qa as g
+    from helpers import question_answering as qa
+    from helpers.core.export import export_model
 
     out = tmp_path / "relevance"
     run_notebook(
@@ -283,7 +282,7 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
     model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
     extractive = export_model(model, tokenizer, tmp_path / "ex", "tinyqa", [],
                               info={"qa_settings": {"max_length": 64, "stride": 16}})
-    export_qa_variants(extractive.model_dir, pd.read_csv(tiny_qa_task / "test.csv", dtype=str),
+    qa.export_qa_variants(extractive.model_dir, pd.read_csv(tiny_qa_task / "test.csv", dtype=str),
                        tarball=extractive.tarball)
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]  # the retriever's encoder
     gen_model, gen_tok, kind, _ = g.load_generative_model(str(tiny_llama_dir))

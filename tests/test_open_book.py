@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import open_book as ob
-from helpers.export import ExportError, export_model
-from helpers.retrieval import RetrievalInputError
+from helpers import open_book_qa as ob
+from helpers.context_relevance import RetrievalInputError
+from helpers.core.export import ExportError, export_model
 from tests.conftest import QA_CONTEXTS
 
 PASSAGES = ["Lake Vorn was first mapped in 1832 by Ilse Marten.",
@@ -133,8 +133,8 @@ def test_bad_settings_and_an_empty_question_are_clear_errors():
 
 def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tiny_model_dir,
                                                                   tiny_llama_dir):
-    from helpers import qa_extractive as qa
-    from helpers import qa_generative as g
+    from helpers import generative_qa as g
+    from helpers import question_answering as qa
 
     model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
     extractive = export_model(model, tokenizer, tmp_path / "ex", "t", [], info={"qa_settings": {
@@ -153,7 +153,7 @@ def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tin
         ob.load_reader(classifier.model_dir)
     with pytest.raises(ExportError, match="READER_DIR: Export folder .* does not exist"):
         ob.load_reader(tmp_path / "nowhere")
-    from helpers import retrieval as R
+    from helpers import context_relevance as R
 
     encoder = R.load_sentence_transformer(str(tiny_model_dir))
     retriever = R.export_retriever(encoder, ["a passage.", "another."], tmp_path / "ret", "t",
@@ -163,9 +163,9 @@ def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tin
 
 
 def test_a_real_pipeline_on_tiny_models_answers_from_a_retrieved_passage(tiny_model_dir, tiny_qa_task):
-    from helpers import qa_extractive as qa
-    from helpers import retrieval as R
-    from helpers.tasks import load_task
+    from helpers import context_relevance as R
+    from helpers import question_answering as qa
+    from helpers.core.tasks import load_task
 
     collection = R.build_collection(load_task(tiny_qa_task, kind="qa"), passage_words=100)
     encoder = R.load_sentence_transformer(str(tiny_model_dir))

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.models import load_tokenizer
-from helpers.qa_extractive import (
+from helpers.core.models import load_tokenizer
+from helpers.question_answering import (
     QAInputError,
     locate_answer,
     locate_answers,

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import models
-from helpers.metrics import generative_scores, rouge_l
-from helpers.models import DEFAULT_GENERATIVE, ModelNotFoundError, gguf_cache_dir, resolve_model
-from helpers.qa_generative import (
+from helpers.core import models
+from helpers.core.metrics import generative_scores, rouge_l
+from helpers.core.models import DEFAULT_GENERATIVE, ModelNotFoundError, gguf_cache_dir, resolve_model
+from helpers.generative_qa import (
     IGNORE_INDEX,
     PLAIN_FORMAT,
     answer_token_ids,

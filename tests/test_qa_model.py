@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import qa_extractive as qa
-from helpers.export import export_model, reload_difference
-from helpers.metrics import squad_scores
-from helpers.tasks import load_task
-from helpers.training import TrainConfig
+from helpers import question_answering as qa
+from helpers.core.export import export_model, reload_difference
+from helpers.core.metrics import squad_scores
+from helpers.core.tasks import load_task
+from helpers.core.training import TrainConfig
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_training_refuses_a_frame_without_any_located_answer(tiny_model_dir):
 
 
 def test_window_report_counts_long_contexts(tiny_model_dir):
-    from helpers.models import load_tokenizer
+    from helpers.core.models import load_tokenizer
 
     tok = load_tokenizer(str(tiny_model_dir))
     frame = pd.DataFrame({"question": ["q one", "q two"],

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from helpers.qa_synthetic import (
+from helpers.synthetic_questions import (
     COLUMNS,
     Candidate,
     cloze_to_question,

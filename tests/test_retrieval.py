@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import retrieval as R
-from helpers.export import ExportError
-from helpers.tasks import load_task
-from helpers.training import TrainConfig
+from helpers import context_relevance as R
+from helpers.core.export import ExportError
+from helpers.core.tasks import load_task
+from helpers.core.training import TrainConfig
 from tests.conftest import QA_CONTEXTS, write_csv
 
 # ---------------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_build_collection_rejects_blank_question_and_context(tiny_qa_task):
 def test_bare_transformers_folder_loads_with_mean_pooling_and_normalisation(tiny_model_dir):
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
 
-    from helpers.embeddings import SentenceEncoder
+    from helpers.core.embeddings import SentenceEncoder
 
     model = R.load_sentence_transformer(str(tiny_model_dir), max_seq_length=256)
     assert isinstance(model[1], Pooling) and model[1].pooling_mode == "mean"

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from helpers.tasks import load_task
+from helpers.core.tasks import load_task
 from tests.conftest import MINILM, REPO
 from tests.test_notebooks import run_notebook
 
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 def test_teacher_on_banking_beats_chance_by_far():
     from helpers.classification import FewShotTeacher
-    from helpers.embeddings import SentenceEncoder
-    from helpers.metrics import classification_metrics
+    from helpers.core.embeddings import SentenceEncoder
+    from helpers.core.metrics import classification_metrics
 
     task = load_task(REPO / "data-banking-routing")
     teacher = FewShotTeacher(SentenceEncoder(MINILM), task.labels).fit(
@@ -94,9 +94,9 @@ def test_smollm2_lora_few_steps_lowers_the_loss_and_the_export_answers(tmp_path)
     in short answers that end on their own."""
     import torch
 
-    from helpers import lora
-    from helpers import qa_generative as g
-    from helpers.training import TrainConfig
+    from helpers import generative_qa as g
+    from helpers.core import lora
+    from helpers.core.training import TrainConfig
     from tests.conftest import SMOLLM2
 
     task = load_task(REPO / "data-hotpotqa", kind="qa")

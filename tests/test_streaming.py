@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from helpers.streaming import ProgressBar, count_rows, stream_csv
-from helpers.tasks import TaskDataError
+from helpers.core.streaming import ProgressBar, count_rows, stream_csv
+from helpers.core.tasks import TaskDataError
 
 
 def upper(chunk):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers.tasks import TaskDataError, load_task, task_name
+from helpers.core.tasks import TaskDataError, load_task, task_name
 from tests.conftest import REPO, TINY_TEST, TINY_TRAIN, make_classification_task, write_csv
 
 
@@ -236,7 +236,7 @@ def test_qa_empty_answer_or_context_names_the_row(tiny_qa_task, column):
 
 
 def test_shipped_hotpotqa_folder_is_valid_and_its_answers_are_located():
-    from helpers.qa_extractive import locate_answers
+    from helpers.question_answering import locate_answers
 
     task = load_task(REPO / "data-hotpotqa", kind="qa")
     assert len(task.train) >= 40 and len(task.test) >= 60 and len(task.unstructured) >= 200

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers.timing import measure_latency, measure_throughput, stage
+from helpers.core.timing import measure_latency, measure_throughput, stage
 
 
 def test_measure_latency_counts_calls_and_orders_percentiles():
@@ -49,7 +49,7 @@ def test_stage_records_time_even_when_the_block_fails(capsys):
 def test_peak_memory_grows_with_a_large_allocation():
     import numpy as np
 
-    from helpers.timing import peak_memory_mb
+    from helpers.core.timing import peak_memory_mb
 
     before = peak_memory_mb()
     block = np.ones(64 * 1024 * 1024 // 8)  # 64 MiB, touched

@@ -6,7 +6,7 @@ import pytest
 
 
 def test_chain_histories_counts_steps_on_across_stages():
-    from helpers.training import chain_histories
+    from helpers.core.training import chain_histories
 
     a = [{"loss": 3.0, "step": 1}, {"loss": 2.0, "step": 2}, {"train_runtime": 1.0, "step": 2}]
     b = [{"loss": 1.5, "step": 1}, {"loss": 1.0, "step": 2}, {"loss": 0.5, "step": 3}]
@@ -17,7 +17,7 @@ def test_chain_histories_counts_steps_on_across_stages():
 
 
 def test_feature_dataset_serves_the_present_keys_and_checks_lengths():
-    from helpers.training import FeatureDataset
+    from helpers.core.training import FeatureDataset
 
     ds = FeatureDataset({"input_ids": [[1, 2], [3]], "labels": [0, 1], "other": [9, 9]},
                         ("input_ids", "token_type_ids", "labels"))
@@ -27,7 +27,7 @@ def test_feature_dataset_serves_the_present_keys_and_checks_lengths():
 
 
 def test_length_sorted_batches_cover_every_text_once_shortest_first():
-    from helpers.training import length_sorted_batches
+    from helpers.core.training import length_sorted_batches
 
     texts = ["ccc", "a", "bb", "dddd", "a"]
     batches = [b.tolist() for b in length_sorted_batches(texts, 2)]

@@ -29,9 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.training import MODEL_INPUTS, FeatureDataset, run_trainer
-
-YES_NO = {"yes", "no"}
+from helpers.core.export import load_export, read_export_info
+from helpers.core.metrics import squad_scores, squad_scores_by_group
+from helpers.core.models import load_pretrained, load_tokenizer
+from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
+from helpers.core.streaming import stream_csv
+from helpers.core.tasks import Task
+from helpers.core.text import YES_NO, is_yes_no_question
+from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
+from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
 
 
 class QAInputError(ValueError):
@@ -132,7 +138,7 @@ def _require_fast(tokenizer) -> None:
         raise QAInputError(
             f"{type(tokenizer).__name__} is a slow tokenizer: extractive QA needs a fast tokenizer "
             "(it maps tokens back to character offsets). Fix: load it with use_fast=True "
-            "(helpers.models.load_tokenizer does), or pick a model that has a tokenizer.json."
+            "(helpers.core.models.load_tokenizer does), or pick a model that has a tokenizer.json."
         )
 
 
@@ -414,20 +420,6 @@ def postprocess_predictions(
 # Models: build, train, predict
 # ---------------------------------------------------------------------------------------
 
-YES_NO_START = re.compile(
-    r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.IGNORECASE
-)
-
-
-def is_yes_no_question(question: str) -> bool:
-    """A question that opens with an auxiliary verb ("Were both ...", "Does X ...") expects yes/no.
-
-    A span model cannot point at "yes" or "no" (they are rarely in the context), so such
-    questions are answered apart: see :class:`YesNoPrior`.
-    """
-    return bool(YES_NO_START.match(question))
-
-
 class YesNoPrior:
     """Answers yes/no questions with the more frequent of "yes" and "no" in the labelled data.
 
@@ -449,7 +441,6 @@ def build_qa_model(model_name: str, seed: int = 42):
     """
     from transformers import AutoModelForQuestionAnswering, set_seed
 
-    from helpers.models import load_pretrained, load_tokenizer
 
     set_seed(seed)
     tokenizer = load_tokenizer(model_name, require_fast=True)
@@ -472,7 +463,7 @@ def train_qa(
         model, tokenizer: From :func:`build_qa_model`.
         frame: ``question``, ``context``, ``answer_start``, ``answer_text`` (see
             :func:`locate_answers`); rows with ``answer_start < 0`` are left out and counted.
-        config: A :class:`helpers.training.TrainConfig`; ``config.max_length`` is the window.
+        config: A :class:`helpers.core.training.TrainConfig`; ``config.max_length`` is the window.
         stride: Context tokens shared by consecutive windows.
         max_question_length: Questions are cut to this many tokens.
 
@@ -553,11 +544,10 @@ class QuestionAnswerer:
     def from_export(cls, path, unpack_to=None, backend: str = "pytorch", **overrides):
         """Load an export folder, its ``OUTPUT_DIR`` or tarball; settings come from ``export-info.json``.
 
-        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.backends`).
+        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.core.onnx`).
         """
         from transformers import AutoModelForQuestionAnswering
 
-        from helpers.export import load_export, read_export_info
 
         model, tokenizer, folder = load_export(path, AutoModelForQuestionAnswering, unpack_to, backend)
         info = read_export_info(folder).get("qa_settings", {})
@@ -578,7 +568,7 @@ class QuestionAnswerer:
         """Answer a CSV of any size (``question`` and ``context`` columns) into a new CSV, chunk by chunk.
 
         Adds ``predicted``, ``kind`` and ``probability`` to every row, keeping the other columns
-        (see :func:`helpers.streaming.stream_csv`). Only running scores stay in memory.
+        (see :func:`helpers.core.streaming.stream_csv`). Only running scores stay in memory.
 
         Returns:
             ``{"output_csv", "rows", "seconds", "preview" (the first rows), "gold"}``; ``gold`` is
@@ -586,8 +576,6 @@ class QuestionAnswerer:
         """
         import time
 
-        from helpers.metrics import squad_scores
-        from helpers.streaming import stream_csv
 
         def score(chunk: pd.DataFrame) -> pd.DataFrame:
             out = self.answer(chunk["question"].tolist(), chunk["context"].tolist())
@@ -654,7 +642,6 @@ def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame, yes_no_an
         ``{"scores": DataFrame (rows span / yes/no / all; exact_match, f1, n),
         "predictions": DataFrame (question, answer, predicted, kind, probability, f1)}``.
     """
-    from helpers.metrics import squad_scores, squad_scores_by_group
 
     rows = []
     for q, gold, p in zip(frame["question"], frame["answer"], predictions, strict=True):
@@ -710,7 +697,7 @@ def frame_from_squad_records(records) -> pd.DataFrame:
 
 
 def load_hub_task(name: str, train_split: str, test_split: str):
-    """A SQuAD-format hub dataset as a QA :class:`~helpers.tasks.Task` (needs ``datasets`` and network).
+    """A SQuAD-format hub dataset as a QA :class:`~helpers.core.tasks.Task` (needs ``datasets`` and network).
 
     The training contexts, de-duplicated, stand in for ``unstructured.csv``.
     """
@@ -720,7 +707,6 @@ def load_hub_task(name: str, train_split: str, test_split: str):
         raise ImportError("HUB_DATASET needs the `datasets` package: pip install datasets") from err
     from pathlib import Path
 
-    from helpers.tasks import Task
 
     train = frame_from_squad_records(load_dataset(name, split=train_split))
     test = frame_from_squad_records(load_dataset(name, split=test_split))
@@ -728,3 +714,38 @@ def load_hub_task(name: str, train_split: str, test_split: str):
     return Task(name=name.replace("/", "-"), kind="qa", data_dir=Path("."),
                 description=f"Hub dataset {name} ({train_split} / {test_split})", classes={},
                 train=train, test=test, unstructured=unstructured)
+
+
+# ---------------------------------------------------------------------------------------
+# ONNX variants: this family's adapter to the quality gate
+# ---------------------------------------------------------------------------------------
+
+
+def variant_adapter(folder: str | Path, frame: pd.DataFrame) -> VariantAdapter:
+    """Scores: exact match and F1 of the span answers on ``frame`` (question, context, answer)."""
+    questions, contexts = frame["question"].tolist(), frame["context"].tolist()
+
+    def load(backend):
+        return QuestionAnswerer.from_export(folder, backend=backend)
+
+    def score(a):
+        # Span questions only: yes/no questions get the stored prior whatever the backend.
+        result = evaluate_answers(a.answer(questions, contexts), frame, a.yes_no_answer)
+        table = result["scores"]
+        group = "span" if "span" in table.index else "all"
+        scores = {f"{group}_{k}": v for k, v in points(table.loc[group], ("exact_match", "f1"), 1).items()}
+        return scores, result["predictions"]["predicted"].tolist()
+
+    def model_and_tokenizer():
+        model, tokenizer, _ = load_export(folder, auto_class())
+        return model, tokenizer, QuestionAnswerer.from_export(folder).settings["max_length"]
+
+    return VariantAdapter(QUESTION_ANSWERING, Path(folder), load, score,
+                          lambda a, i: a.answer([questions[i]], [contexts[i]]), len(frame),
+                          model_and_tokenizer, "batches of 16 windows")
+
+
+def export_qa_variants(folder, frame: pd.DataFrame, max_drop: float = DEFAULT_MAX_DROP, tarball=None,
+                       backends=VARIANTS) -> pd.DataFrame:
+    """ONNX and int8 variants of an extractive QA export, scored by EM and F1 on ``frame``."""
+    return export_variants(folder, variant_adapter(folder, frame), max_drop, backends, tarball)

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.core import onnx
+from helpers.core.errors import ExportError
+
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
 LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
-
-
-class ExportError(FileNotFoundError):
-    """An export folder or tarball that cannot be loaded; the message names what is missing."""
 
 
 @dataclass
@@ -160,23 +159,22 @@ def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None 
             ``AutoModelForSequenceClassification``.
         unpack_to: Where to unpack a tarball.
         backend: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the variant exported next
-            to the weights (:mod:`helpers.backends`), which answers the same calls.
+            to the weights (:mod:`helpers.core.onnx`), which answers the same calls.
 
     Returns:
         ``(model, tokenizer, folder)``.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from helpers import backends
 
-    backends.check_backend(backend)
+    onnx.check_backend(backend)
     folder = locate_export(path, unpack_to)
     auto_class = auto_class or AutoModelForSequenceClassification
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    if backend != backends.PYTORCH:
-        kind = (backends.QUESTION_ANSWERING if "QuestionAnswering" in auto_class.__name__
-                else backends.CLASSIFIER)
-        return backends.load_onnx_model(folder, backend, kind), tokenizer, folder
+    if backend != onnx.PYTORCH:
+        kind = (onnx.QUESTION_ANSWERING if "QuestionAnswering" in auto_class.__name__
+                else onnx.CLASSIFIER)
+        return onnx.load_onnx_model(folder, backend, kind), tokenizer, folder
     model = auto_class.from_pretrained(folder).eval()
     return model, tokenizer, folder
 

@@ -1,6 +1,6 @@
 """Open-book question answering over a whole collection: retrieve passages, then read them.
 
-A :class:`helpers.retrieval.Retriever` finds the ``top_k`` passages most similar to the
+A :class:`helpers.context_relevance.Retriever` finds the ``top_k`` passages most similar to the
 question; the best ``read_top`` of them, joined in rank order, are the context a reader
 answers from. The reader is an export of either QA family:
 
@@ -21,7 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.export import ExportError, locate_export, read_export_info
+from helpers.context_relevance import contains_answer, gold_sets
+from helpers.core.export import ExportError, locate_export, read_export_info
+from helpers.core.metrics import exact_match, token_f1
+from helpers.core.streaming import stream_csv
+from helpers.generative_qa import GenerativeAnswerer
+from helpers.question_answering import QuestionAnswerer
 
 EXTRACTIVE, GENERATIVE = "extractive", "generative"
 SEPARATOR = "\n\n"
@@ -60,15 +65,13 @@ def _wrong_kind(folder, family: str) -> str:
 def load_reader(path, unpack_to=None, backend: str = "pytorch"):
     """Load a QA export as a reader: ``(kind, QuestionAnswerer | GenerativeAnswerer)``.
 
-    ``backend`` applies to an extractive reader (see :mod:`helpers.backends`); a generative
+    ``backend`` applies to an extractive reader (see :mod:`helpers.core.onnx`); a generative
     reader has no ONNX export and always runs in PyTorch (:func:`reader_backend` says which ran).
     """
     kind, folder = reader_kind(path, unpack_to)
     if kind == GENERATIVE:
-        from helpers.qa_generative import GenerativeAnswerer
 
         return kind, GenerativeAnswerer.from_export(folder)
-    from helpers.qa_extractive import QuestionAnswerer
 
     return kind, QuestionAnswerer.from_export(folder, backend=backend)
 
@@ -119,9 +122,9 @@ class OpenBookQA:
     """Question in, answer out, over every passage of a retriever's collection.
 
     Args:
-        retriever: A :class:`helpers.retrieval.Retriever`.
-        reader: A :class:`helpers.qa_extractive.QuestionAnswerer` or a
-            :class:`helpers.qa_generative.GenerativeAnswerer`.
+        retriever: A :class:`helpers.context_relevance.Retriever`.
+        reader: A :class:`helpers.question_answering.QuestionAnswerer` or a
+            :class:`helpers.generative_qa.GenerativeAnswerer`.
         top_k: Passages retrieved (and reported) per question.
         read_top: The best of them joined into the reader's context (at most ``top_k``).
     """
@@ -137,7 +140,6 @@ class OpenBookQA:
         self.top_k, self.read_top = top_k, read_top
 
     def _read(self, questions: list[str], retrieved: list[list[tuple]]) -> list[tuple[str, int]]:
-        from helpers.retrieval import contains_answer
 
         contexts = [SEPARATOR.join(p[0] for p in hits[:self.read_top]) for hits in retrieved]
         if self.kind == EXTRACTIVE:
@@ -174,12 +176,11 @@ class OpenBookQA:
         """Answer a CSV of questions of any size (a ``question`` column) into a new CSV, chunk by chunk.
 
         Adds ``predicted``, ``source_id`` and ``source_passage`` to every row and keeps the other
-        columns (see :func:`helpers.streaming.stream_csv`).
+        columns (see :func:`helpers.core.streaming.stream_csv`).
 
         Returns:
             ``{"output_csv", "rows", "seconds", "preview"}`` (``preview``: the first rows).
         """
-        from helpers.streaming import stream_csv
 
         def score(chunk: pd.DataFrame) -> pd.DataFrame:
             answers = self.answer_many(chunk["question"].tolist())
@@ -216,11 +217,9 @@ def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequen
         frame}``: SQuAD EM/F1 of the answers (percent), and the share (percent) of questions
         with a gold passage among the ``top_k`` retrieved and among the ``read_top`` read.
     """
-    from helpers.metrics import exact_match, token_f1
-    from helpers.retrieval import _gold_sets
 
     answers = system.answer_many(frame["question"].tolist())
-    golds = _gold_sets(gold_ids)
+    golds = gold_sets(gold_ids)
     rows = []
     for a, gold_answer, g in zip(answers, frame["answer"].astype(str), golds, strict=True):
         ids = [p[2] for p in a.passages]

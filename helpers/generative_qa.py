@@ -33,6 +33,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers.core import lora
+from helpers.core.export import ExportError, export_model, locate_export, read_export_info
+from helpers.core.metrics import exact_match, normalize_answer, rouge_l, token_f1
+from helpers.core.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
+from helpers.core.training import run_trainer
+
 IGNORE_INDEX = -100
 """Label value the loss ignores (``torch.nn.CrossEntropyLoss``'s default ``ignore_index``)."""
 
@@ -512,7 +518,7 @@ def load_generative_model(name: str, seed: int = 42, load_in_4bit: bool = False)
         seed: Seeds everything before any weight is created (the LoRA adapters come later, from
             the same random stream).
         load_in_4bit: Ask for QLoRA's 4-bit weights; honoured only where
-            :func:`helpers.lora.qlora_support` says it can run.
+            :func:`helpers.core.lora.qlora_support` says it can run.
 
     Returns:
         ``(model, tokenizer, kind, notes)``: ``kind`` is ``"decoder"`` or ``"encoder-decoder"``;
@@ -524,8 +530,6 @@ def load_generative_model(name: str, seed: int = 42, load_in_4bit: bool = False)
     """
     from transformers import AutoConfig, set_seed
 
-    from helpers import lora
-    from helpers.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
 
     set_seed(seed)
     path = resolve_model(name)
@@ -590,7 +594,6 @@ def answers_cut_off(frame: pd.DataFrame, tokenizer, max_context_tokens: int | No
     Such examples teach the model to answer without evidence; many of them say that
     ``MAX_CONTEXT_TOKENS`` is too small for the data.
     """
-    from helpers.metrics import normalize_answer
 
     def cut(answer: str, context: str) -> bool:
         answer = answer.strip().lower()
@@ -620,9 +623,8 @@ def train_generative(model, tokenizer, examples: Sequence[dict], config) -> list
     """Fine-tune ``model`` (usually a LoRA-wrapped one) on ready examples; returns the log history.
 
     Batches are padded on the right by :func:`collate_for_training`; the run's length follows
-    :func:`helpers.training.planned_steps`.
+    :func:`helpers.core.training.planned_steps`.
     """
-    from helpers.training import run_trainer
 
     if not examples:
         raise ValueError("No training examples: every row was filtered out. Nothing was trained.")
@@ -635,7 +637,6 @@ def train_generative(model, tokenizer, examples: Sequence[dict], config) -> list
 def score_predictions(frame: pd.DataFrame, predictions: Sequence[str]) -> pd.DataFrame:
     """``question, answer, prediction`` with per-row exact match, F1 and ROUGE-L (percent), and
     ``answer_type``: ``"yes/no"`` when the gold answer is yes or no, else ``"other"``."""
-    from helpers.metrics import exact_match, normalize_answer, rouge_l, token_f1
 
     rows = frame[["question", "answer"]].copy()
     rows["prediction"] = list(predictions)
@@ -675,7 +676,7 @@ def summarize_scores(scored: pd.DataFrame) -> dict:
     Returns:
         ``{"exact_match", "f1", "rouge_l", "n", "answer_words", "yes_no_accuracy", "yes_no_n"}``
         (percentages; one gold answer per row, so the same numbers as
-        :func:`helpers.metrics.generative_scores`).
+        :func:`helpers.core.metrics.generative_scores`).
     """
     if len(scored) == 0:
         raise ValueError("no examples to score")
@@ -776,7 +777,6 @@ class GenerativeAnswerer:
             ExportError: If a file is missing, or the export is not a generative QA export (its
                 ``export-info.json`` has no prompt settings).
         """
-        from helpers.export import ExportError, locate_export, read_export_info
 
         folder = locate_export(path, unpack_to)
         settings = read_export_info(folder).get(SETTINGS_KEY)
@@ -846,13 +846,12 @@ def export_generative(model, tokenizer, output_dir, name: str, log_history: list
     training logs, ``export-info.json`` carrying :func:`generative_settings`, and the tarball.
 
     Returns:
-        :class:`helpers.export.ExportPaths`.
+        :class:`helpers.core.export.ExportPaths`.
     """
-    from helpers.export import export_model
 
     if hasattr(model, "peft_config"):
         raise ValueError("The model still has its LoRA adapters. Fix: merge them first "
-                         "(helpers.lora.merge_lora) so the export loads without peft.")
+                         "(helpers.core.lora.merge_lora) so the export loads without peft.")
     set_generation_config(model, tokenizer, settings["max_new_tokens"])
     return export_model(model, tokenizer, output_dir, name, log_history,
                         info={**(info or {}), SETTINGS_KEY: settings})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from helpers.models import load_pretrained, load_tokenizer
-from helpers.training import length_sorted_batches
+from helpers.core.models import load_pretrained, load_tokenizer
+from helpers.core.training import length_sorted_batches
 
 
 class SentenceEncoder:

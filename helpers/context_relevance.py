@@ -35,9 +35,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
-from helpers.qa_extractive import YES_NO
-from helpers.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
+from helpers.core import onnx
+from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
+from helpers.core.models import describe_failure, resolve_model
+from helpers.core.onnx import ENCODER, VARIANTS
+from helpers.core.text import YES_NO
+from helpers.core.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
+from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+from helpers.synthetic_questions import split_paragraphs, split_sentences
 
 NEGATIVE_KINDS = ("easy", "hard", "both", "none")
 INDEX_FILES = ("index.faiss", "passages.json", "index-info.json")
@@ -162,7 +167,7 @@ def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
     """Character spans that cut a document into passages of at most ``max_words`` words.
 
     Passages never cross a paragraph (a blank line, or a ``Title: text`` paragraph as
-    :func:`helpers.qa_synthetic.split_paragraphs` finds them) and end at sentence ends: whole
+    :func:`helpers.synthetic_questions.split_paragraphs` finds them) and end at sentence ends: whole
     sentences are packed into a passage while they fit. A single sentence longer than
     ``max_words`` is a passage of its own, never cut mid-sentence. The spans cover the text
     (titles included) but leave out white space between passages.
@@ -174,7 +179,6 @@ def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
     Returns:
         ``(start, end)`` pairs in order; ``text[start:end]`` is the passage.
     """
-    from helpers.qa_synthetic import split_paragraphs, split_sentences
 
     def trimmed(a: int, b: int) -> tuple[int, int]:
         piece = text[a:b]
@@ -234,7 +238,7 @@ def build_collection(task, passage_words: int | None = 100) -> Collection:
     """The passages of a QA task (``load_task(..., kind="qa")``) and each question's gold passages.
 
     Args:
-        task: A :class:`helpers.tasks.Task` of kind ``"qa"`` (frames ``train``, ``test`` with
+        task: A :class:`helpers.core.tasks.Task` of kind ``"qa"`` (frames ``train``, ``test`` with
             ``question``, ``answer``, ``context``; ``unstructured`` with ``context``).
         passage_words: Most words per passage (:func:`split_passages`); ``None`` keeps each
             document whole. 100 is the passage size of Karpukhin et al. 2020 (DPR); an encoder
@@ -335,7 +339,7 @@ def embed_texts(encoder, texts: Sequence[str], batch_size: int = 32) -> np.ndarr
     """Unit-length float32 embeddings of ``texts``, shape ``(len(texts), dimension)``.
 
     Args:
-        encoder: A ``SentenceTransformer`` or a :class:`helpers.embeddings.SentenceEncoder`
+        encoder: A ``SentenceTransformer`` or a :class:`helpers.core.embeddings.SentenceEncoder`
             (or anything with ``encode(list_of_texts) -> array``).
         texts: The texts; none may be blank.
         batch_size: Texts per forward pass (``SentenceTransformer`` only).
@@ -674,7 +678,7 @@ def gold_passages(texts: Sequence[str], contexts: Sequence[str], answers: Sequen
 # ---------------------------------------------------------------------------------------
 
 
-def _gold_sets(gold_ids) -> list[frozenset]:
+def gold_sets(gold_ids) -> list[frozenset]:
     return [frozenset(int(i) for i in g) if isinstance(g, (tuple, list, set, frozenset, np.ndarray))
             else frozenset([int(g)]) for g in gold_ids]
 
@@ -685,7 +689,7 @@ def gold_ranks(ranked_ids: np.ndarray, gold_ids: Sequence) -> np.ndarray:
     ``gold_ids`` holds, per question, one passage id or a collection of ids (any of them counts).
     """
     ranked = np.atleast_2d(np.asarray(ranked_ids))
-    golds = _gold_sets(gold_ids)
+    golds = gold_sets(gold_ids)
     if ranked.shape[0] != len(golds):
         raise ValueError(f"{ranked.shape[0]} ranked lists but {len(golds)} gold ids")
     hit = np.array([[int(i) in g for i in row] for row, g in zip(ranked, golds, strict=True)],
@@ -778,7 +782,7 @@ def evaluate_retriever(encoder, collection, questions: Sequence[str], gold_ids: 
     """
     texts = collection.texts if isinstance(collection, Collection) else list(collection)
     questions = _check_texts(list(questions), "Question")
-    golds = _gold_sets(gold_ids)
+    golds = gold_sets(gold_ids)
     if len(golds) != len(questions):
         raise ValueError(f"{len(questions)} questions but {len(golds)} gold ids")
     depth = max([*ks, mrr_at])
@@ -837,7 +841,6 @@ def load_sentence_transformer(name, max_seq_length: int | None = None):
     else:
         from sentence_transformers import SentenceTransformer
 
-        from helpers.models import describe_failure, resolve_model
 
         path = resolve_model(name)
         try:
@@ -1017,20 +1020,19 @@ def load_retriever(path: str | Path, unpack_to: str | Path | None = None,
     """Load an export of :func:`export_retriever` as a :class:`Retriever` (CPU, eval mode).
 
     ``backend``: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the encoder variant exported into
-    the folder (:func:`helpers.backends.export_retriever_variants`); the index is the same.
+    the folder (:func:`export_retriever_variants`); the index is the same.
 
     Raises:
         ExportError: a missing folder or file, or an index that does not fit the encoder.
     """
-    from helpers import backends
 
-    backends.check_backend(backend)
+    onnx.check_backend(backend)
     folder = locate_retriever(path, unpack_to)
     index = VectorIndex.load(folder)
-    if backend == backends.PYTORCH:
+    if backend == onnx.PYTORCH:
         encoder = load_sentence_transformer(str(folder / ENCODER_DIR)).eval()
     else:
-        encoder = backends.load_onnx_encoder(folder, folder / ENCODER_DIR, backend)
+        encoder = onnx.load_onnx_encoder(folder, folder / ENCODER_DIR, backend)
     if encoder.get_embedding_dimension() != index.dimension:
         raise ExportError(
             f"Retriever export {folder}: the encoder makes {encoder.get_embedding_dimension()}-"
@@ -1038,3 +1040,37 @@ def load_retriever(path: str | Path, unpack_to: str | Path | None = None,
             "Fix: re-run the export; the files come from two different runs."
         )
     return Retriever(encoder, index)
+
+
+# ---------------------------------------------------------------------------------------
+# ONNX variants: this family's adapter to the quality gate
+# ---------------------------------------------------------------------------------------
+
+
+def variant_adapter(folder: str | Path, collection, questions: Sequence[str], gold_ids: Sequence,
+                    k: int = 5) -> VariantAdapter:
+    """Scores: recall@1, recall@k and MRR@10 over the collection; latency: one question's search."""
+    questions = list(questions)
+
+    def load(backend):
+        return load_retriever(folder, backend=backend)
+
+    def score(r):
+        result = evaluate_retriever(r.encoder, collection, questions, gold_ids, ks=(1, k))
+        return (points(result.metrics, ("recall@1", f"recall@{k}", "mrr@10"), 100),
+                [tuple(row[:k]) for row in result.ranked_ids.tolist()])
+
+    def model_and_tokenizer():
+        model = load_sentence_transformer(str(Path(folder) / ENCODER_DIR))
+        return model, model.tokenizer, model.max_seq_length
+
+    return VariantAdapter(ENCODER, Path(folder) / ENCODER_DIR, load, score,
+                          lambda r, i: r.retrieve(questions[i], k), len(questions), model_and_tokenizer,
+                          "batches of 32 texts sorted by length")
+
+
+def export_retriever_variants(folder, collection, questions, gold_ids, max_drop: float = DEFAULT_MAX_DROP,
+                              tarball=None, k: int = 5, backends=VARIANTS) -> pd.DataFrame:
+    """ONNX and int8 variants of a retriever's encoder, scored by recall and MRR on the test questions."""
+    return export_variants(folder, variant_adapter(folder, collection, questions, gold_ids, k), max_drop,
+                           backends, tarball)

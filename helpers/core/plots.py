@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers.export import training_logs_frame
+from helpers.core.export import training_logs_frame
 
 
 def _save(fig, path: str | Path | None):
@@ -105,7 +105,7 @@ def plot_score_distributions(evaluations: dict, path: str | Path | None = None):
     """Histograms of question-passage scores: each question's gold passage vs its best wrong one.
 
     Args:
-        evaluations: ``{name: RetrievalEvaluation}`` (see :func:`helpers.retrieval.evaluate_retriever`);
+        evaluations: ``{name: RetrievalEvaluation}`` (see ``context_relevance.evaluate_retriever``);
             one panel each. The further apart the two histograms, the better the retriever
             separates relevant from irrelevant passages.
     """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.tasks import TaskDataError
+from helpers.core.tasks import TaskDataError
 
 
 def count_rows(path: str | Path) -> int:

@@ -1,0 +1,10 @@
+"""Shared machinery below every family; nothing in here imports a family (import-linter checks it).
+
+``tasks`` (load and validate a task folder), ``models`` (model names with or without a hub),
+``embeddings`` (frozen sentence embeddings), ``training`` (Trainer settings, datasets, batching),
+``lora``, ``metrics`` (classification, SQuAD EM/F1, ROUGE-L), ``evaluation`` (the one result
+type and comparison table), ``plots``, ``timing``, ``streaming`` (CSVs scored chunk by chunk),
+``notebook`` (set-up, papermill, the run record), ``errors``, ``export`` (model folders and
+tarballs), ``onnx`` (ONNX Runtime variants), ``variants`` (the variant quality gate) and ``text``
+(yes/no questions, sentence and paragraph splitting).
+"""

@@ -1,0 +1,38 @@
+"""The package's shape: the import-linter contracts hold, and no module uses another's private names."""
+
+from __future__ import annotations
+
+import ast
+
+from tests.conftest import REPO
+
+HELPERS = REPO / "helpers"
+
+
+def test_the_import_contracts_hold(capsys):
+    # The contracts (pyproject.toml): core imports no family, the families do not import each
+    # other (open-book QA sits above them), and no package has an import cycle.
+    from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
+
+    status = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True)
+    report = capsys.readouterr().out
+    assert status == EXIT_STATUS_SUCCESS, report
+    assert "2 kept, 0 broken" in report
+
+
+def private_imports(source: str) -> list[str]:
+    """``module.name`` of every private name that ``source`` imports from the helpers package."""
+    return [f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers")
+            for alias in node.names if alias.name.startswith("_")]
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = {str(p.relative_to(REPO)): hits for p in sorted(HELPERS.rglob("*.py"))
+                 if (hits := private_imports(p.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+def test_the_private_name_check_sees_a_private_import():
+    source = "from helpers.core.export import load_export, _secret\nfrom pandas import _libs\n"
+    assert private_imports(source) == ["helpers.core.export._secret"]
