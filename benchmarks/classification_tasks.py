@@ -56,7 +56,7 @@ def train_and_deploy(family: str, folder: str, out_root: Path, extra: dict) -> t
     wall = execute_notebook(f"{family}-training", out / f"{family}-training.ipynb",
                             {"DATA_DIR": str(data_dir), "OUTPUT_DIR": str(out / "training"), **extra})
     execute_notebook(f"{family}-deployment", out / f"{family}-deployment.ipynb",
-        {"MODEL_DIR": str(out / "training" / "model"), "INPUT_CSV": str(data_dir / "test.csv"),
+        {"MODEL_DIR": str(out / "training" / "model"), "DATA_DIR": str(data_dir),
          "OUTPUT_DIR": str(out / "deployment")})
     read = lambda p: json.loads(p.read_text())  # noqa: E731
     return wall, read(out / "training" / "metrics.json"), read(out / "deployment" / "metrics.json")
@@ -67,7 +67,7 @@ def main() -> None:
     rows = []
     for folder in args.tasks:
         wall, t, d = train_and_deploy("classification", folder, Path(args.out), extra)
-        r = t["results"]
+        r = {name: result["scores"] for name, result in t["results"].items()}
         rows.append({
             "task": t["task"],
             "teacher_acc": r["teacher"]["accuracy"], "labelled_acc": r["student-labelled"]["accuracy"],

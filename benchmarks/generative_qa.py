@@ -27,7 +27,7 @@ def main() -> None:
         row = {"task": t["task"]}
         for name, short in (("untuned (zero-shot)", "untuned"), ("LoRA-tuned", "tuned")):
             for metric in ("exact_match", "f1", "rouge_l", "answer_words"):
-                row[f"{short}_{metric}"] = t["results"][name][metric]
+                row[f"{short}_{metric}"] = t["results"][name]["scores"][metric]
         row |= {"train_wall_s": round(wall, 1), "train_s": round(t["seconds"]["train"], 1),
                 "first_token_ms_p50": round(d["speed"]["first_token_ms_p50"]),
                 "tokens_per_s": round(d["speed"]["tokens_per_s"], 1),

@@ -25,10 +25,10 @@ def main() -> None:
         wall, t, d = train_and_deploy("question-answering", folder, Path(args.out), extra)
         row = {"task": t["task"]}
         for name, r in t["results"].items():
-            row[f"{name}_em"] = r["all"]["exact_match"]
-            row[f"{name}_f1"] = r["all"]["f1"]
-            if "span" in r:
-                row[f"{name}_span_f1"] = r["span"]["f1"]
+            row[f"{name}_em"] = r["groups"]["all"]["exact_match"]
+            row[f"{name}_f1"] = r["groups"]["all"]["f1"]
+            if "span" in r["groups"]:
+                row[f"{name}_span_f1"] = r["groups"]["span"]["f1"]
         row |= {"train_wall_s": round(wall, 1), "p50_ms": round(d["latency"]["p50_ms"], 1),
                 "p95_ms": round(d["latency"]["p95_ms"], 1),
                 "questions_per_s": round(d["throughput"]["texts_per_second"], 1),

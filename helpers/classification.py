@@ -23,23 +23,23 @@ import pandas as pd
 import torch
 
 from helpers.core.embeddings import SentenceEncoder
-from helpers.core.export import load_export
+from helpers.core.evaluation import Evaluation
+from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import classification_metrics
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import CLASSIFIER, VARIANTS
 from helpers.core.streaming import stream_csv
-
-# TrainConfig, config_dict and planned_steps are re-exported: the notebooks use clf.TrainConfig.
-from helpers.core.training import (  # noqa: F401
+from helpers.core.training import (
     MODEL_INPUTS,
     FeatureDataset,
     TrainConfig,
-    config_dict,
     length_sorted_batches,
-    planned_steps,
     run_trainer,
 )
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+
+FAMILY = "classification"
+"""The family's name: its notebooks are ``classification-*.ipynb``; its exports say so in export-info.json."""
 
 # ---------------------------------------------------------------------------------------
 # Teacher
@@ -262,21 +262,36 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+def evaluate_predictions(texts: Sequence[str], gold: Sequence[str], predicted: Sequence[str],
+                         labels: Sequence[str]) -> Evaluation:
+    """Score predicted labels against the gold ones (:func:`~helpers.core.metrics.classification_metrics`).
+
+    Returns:
+        An :class:`~helpers.core.evaluation.Evaluation`: ``scores`` accuracy and macro-F1,
+        ``groups`` precision/recall/F1/support per label, ``predictions`` (text, label,
+        predicted), ``details`` the confusion matrix (gold labels as rows) and the labels.
+    """
+    metrics = classification_metrics(gold, predicted, labels)
+    frame = pd.DataFrame({"text": list(texts), "label": list(gold), "predicted": list(predicted)})
+    return Evaluation(scores={"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]},
+                      predictions=frame, groups=metrics["per_class"],
+                      details={"confusion": metrics["confusion"], "labels": metrics["labels"]})
+
+
 def evaluate_classifier(
     model, tokenizer, texts: Sequence[str], labels: Sequence[str], max_length: int = 256,
     batch_size: int = 32,
-) -> dict:
-    """:func:`~helpers.core.metrics.classification_metrics` of ``model`` on labelled texts.
-
-    Labels are scored in the model's ``id2label`` order; the predictions are included under
-    ``"predictions"`` for error analysis.
-    """
-
+) -> Evaluation:
+    """:func:`evaluate_predictions` of ``model`` on labelled texts, in the model's ``id2label`` order."""
     id2label = model.config.id2label
     names = [id2label[i] for i in range(len(id2label))]
     probs = predict_proba(model, tokenizer, texts, batch_size, max_length)
-    pred = [names[i] for i in probs.argmax(1)]
-    return {**classification_metrics(labels, pred, names), "predictions": pred}
+    return evaluate_predictions(texts, labels, [names[i] for i in probs.argmax(1)], names)
+
+
+def evaluate_teacher(teacher: FewShotTeacher, texts: Sequence[str], labels: Sequence[str]) -> Evaluation:
+    """:func:`evaluate_predictions` of a fitted teacher on labelled texts, in the teacher's label order."""
+    return evaluate_predictions(texts, labels, teacher.predict(texts), teacher.labels)
 
 
 def token_length_report(tokenizer, texts: Sequence[str], max_length: int) -> dict:
@@ -325,8 +340,10 @@ class TextClassifier:
         ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.core.onnx`).
         """
 
-        model, tokenizer, _ = load_export(path, unpack_to=unpack_to, backend=backend)
-        return cls(model, tokenizer, **kwargs)
+        model, tokenizer, folder = load_export(path, unpack_to=unpack_to, backend=backend)
+        info = require_family(folder, FAMILY, "classification-training.ipynb")
+        settings = {"max_length": int(info["max_length"])} if "max_length" in info else {}
+        return cls(model, tokenizer, **{**settings, **kwargs})
 
     @property
     def labels(self) -> list[str]:
@@ -420,6 +437,20 @@ class CsvScoring:
     gold: dict | None
 
 
+def export_classification(model, tokenizer, output_dir: str | Path, name: str,
+                          log_history: list[dict] | None = None, max_length: int = 256,
+                          info: dict | None = None) -> ExportPaths:
+    """Export a trained classifier (:func:`helpers.core.export.export_model`) as this family.
+
+    ``export-info.json`` carries the family, the task ``name``, the labels in the order of the
+    model's outputs and ``max_length`` (which :meth:`TextClassifier.from_export` uses), then
+    ``info`` (base model, teacher, training settings, test metrics).
+    """
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return export_model(model, tokenizer, output_dir, name, log_history, info={
+        "family": FAMILY, "task": name, "labels": labels, "max_length": int(max_length), **(info or {})})
+
+
 # ---------------------------------------------------------------------------------------
 # ONNX variants: this family's adapter to the quality gate
 # ---------------------------------------------------------------------------------------
@@ -435,7 +466,7 @@ def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[s
 
     def score(c):
         result = evaluate_classifier(c.model, c.tokenizer, texts, labels, max_length)
-        return points(result, ("accuracy", "macro_f1"), 100), result["predictions"]
+        return points(result.scores, ("accuracy", "macro_f1"), 100), result.predictions["predicted"].tolist()
 
     def model_and_tokenizer():
         model, tokenizer, _ = load_export(folder)

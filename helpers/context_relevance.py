@@ -14,7 +14,7 @@ The pieces, in the order a notebook uses them:
 * :func:`train_bi_encoder`: ``MultipleNegativesRankingLoss`` (in-batch negatives plus the mined
   ones) with ``SentenceTransformerTrainer``, on CPU.
 * :func:`retrieval_metrics` and :func:`evaluate_retriever`: recall@k and MRR@k.
-* :func:`export_retriever` and :func:`load_retriever`: the encoder and the index of the
+* :func:`export_context_relevance` and :func:`load_retriever`: the encoder and the index of the
   collection in one folder, loaded back as a :class:`Retriever`.
 
 Every result that has ties is made deterministic: equal scores or distances go to the lowest
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import onnx
+from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
 from helpers.core.models import describe_failure, resolve_model
 from helpers.core.onnx import ENCODER, VARIANTS
@@ -46,6 +47,8 @@ from helpers.synthetic_questions import split_paragraphs, split_sentences
 
 NEGATIVE_KINDS = ("easy", "hard", "both", "none")
 INDEX_FILES = ("index.faiss", "passages.json", "index-info.json")
+FAMILY = "context-relevance"
+"""The family's name: its notebook is ``context-relevance-training.ipynb``; its exports say so."""
 ENCODER_DIR = "encoder"
 RETRIEVER_DIR = "retriever"
 
@@ -462,7 +465,7 @@ class VectorIndex:
         if not folder.is_dir():
             raise ExportError(
                 f"Index folder {folder} does not exist. Fix: point at the folder that "
-                f"VectorIndex.save or export_retriever wrote ({', '.join(INDEX_FILES)})."
+                f"VectorIndex.save or export_context_relevance wrote ({', '.join(INDEX_FILES)})."
             )
         missing = [f for f in INDEX_FILES if not (folder / f).is_file()]
         if missing:
@@ -729,43 +732,20 @@ def retrieval_metrics(ranked_ids: np.ndarray, gold_ids: Sequence, ks: Sequence[i
     return out
 
 
-@dataclass
-class RetrievalEvaluation:
-    """What :func:`evaluate_retriever` measured.
-
-    Attributes:
-        metrics: ``recall@k`` and ``mrr@m``.
-        ranks: Per question, the 1-based rank of its gold passage in the top ``depth``; 0 if absent.
-        ranked_ids: ``(questions, depth)`` passage ids, best first.
-        ranked_scores: Their cosine similarities.
-        positive_scores: Per question, the cosine similarity to its best gold passage (wherever
-            it ranks).
-        negative_scores: Cosine similarities of every retrieved passage that is not the gold one.
-        table: Per question: ``question``, ``gold_id``, ``rank``, ``positive_score``,
-            ``best_negative_score`` (the highest-scoring wrong passage), ``top_id``.
-        passage_embeddings: The collection's embeddings by this encoder (to mine with, without
-            embedding the collection again).
-    """
-
-    metrics: dict[str, float]
-    ranks: np.ndarray
-    ranked_ids: np.ndarray
-    ranked_scores: np.ndarray
-    positive_scores: np.ndarray
-    negative_scores: np.ndarray
-    table: pd.DataFrame
-    passage_embeddings: np.ndarray | None = None
-
-    @property
-    def mean_gap(self) -> float:
-        """Mean over questions of gold-passage score minus best-wrong-passage score (higher: better)."""
-        return float((self.table["positive_score"] - self.table["best_negative_score"]).mean())
-
-
 def evaluate_retriever(encoder, collection, questions: Sequence[str], gold_ids: Sequence[int],
                        ks: Sequence[int] = (1, 5), mrr_at: int = 10,
-                       batch_size: int = 32) -> RetrievalEvaluation:
+                       batch_size: int = 32) -> Evaluation:
     """Embed the collection and the questions, search, and score the ranking.
+
+    Returns:
+        An :class:`~helpers.core.evaluation.Evaluation`: ``scores`` recall@k for each k, MRR@m and
+        ``mean_gap`` (per question, its gold passage's cosine score minus the best wrong
+        passage's, averaged: higher separates better); ``predictions`` per question ``question``,
+        ``gold_id``, ``rank`` (1-based rank of its first gold passage, 0 if not in the top
+        ``depth``), ``positive_score``, ``best_negative_score``, ``top_id``; ``details``
+        ``ranked_ids`` and ``ranked_scores`` (``(questions, depth)``, best first), ``negative_scores``
+        (every retrieved wrong passage's score) and ``passage_embeddings`` (the collection's
+        embeddings by this encoder, to mine with without embedding the collection again).
 
     Args:
         encoder: A ``SentenceTransformer`` or a ``SentenceEncoder`` (see :func:`embed_texts`).
@@ -807,17 +787,11 @@ def evaluate_retriever(encoder, collection, questions: Sequence[str], gold_ids: 
     table = pd.DataFrame({"question": questions, "gold_id": gold, "rank": ranks,
                           "positive_score": positive, "best_negative_score": best_negative,
                           "top_id": ids[:, 0]})
-    return RetrievalEvaluation(
-        metrics=retrieval_metrics(ids, golds, ks, mrr_at), ranks=ranks, ranked_ids=ids,
-        ranked_scores=scores, positive_scores=positive, negative_scores=scores[wrong], table=table,
-        passage_embeddings=passages,
-    )
-
-
-def results_table(evaluations: dict[str, RetrievalEvaluation]) -> pd.DataFrame:
-    """One row per encoder: its metrics and its :attr:`RetrievalEvaluation.mean_gap`."""
-    return pd.DataFrame({name: {**ev.metrics, "mean_gap": ev.mean_gap}
-                         for name, ev in evaluations.items()}).T
+    metrics = retrieval_metrics(ids, golds, ks, mrr_at)
+    metrics["mean_gap"] = float((table["positive_score"] - table["best_negative_score"]).mean())
+    return Evaluation(scores=metrics, predictions=table,
+                      details={"ranked_ids": ids, "ranked_scores": scores, "negative_scores": scores[wrong],
+                               "passage_embeddings": passages})
 
 
 # ---------------------------------------------------------------------------------------
@@ -933,7 +907,7 @@ class Retriever:
 
     @classmethod
     def from_export(cls, path: str | Path, unpack_to: str | Path | None = None) -> Retriever:
-        """Load what :func:`export_retriever` wrote (see :func:`load_retriever`)."""
+        """Load what :func:`export_context_relevance` wrote (see :func:`load_retriever`)."""
         return load_retriever(path, unpack_to)
 
     def retrieve_many(self, questions: Sequence[str], k: int = 5) -> list[list[tuple[str, float, int]]]:
@@ -954,10 +928,12 @@ class Retriever:
         return self.retrieve_many([question], k)[0]
 
 
-def export_retriever(model, texts: Sequence[str], output_dir: str | Path, name: str,
-                     log_history: list[dict] | None = None, info: dict | None = None,
-                     batch_size: int = 32) -> ExportPaths:
+def export_context_relevance(model, texts: Sequence[str], output_dir: str | Path, name: str,
+                             log_history: list[dict] | None = None, info: dict | None = None,
+                             batch_size: int = 32) -> ExportPaths:
     """Save the encoder and an index of ``texts`` as ``output_dir/retriever`` (and a tarball).
+
+    ``export-info.json`` carries the family, the task ``name``, then ``info``.
 
     Layout::
 
@@ -989,7 +965,8 @@ def export_retriever(model, texts: Sequence[str], output_dir: str | Path, name: 
     base = (info or {}).get("base_model") or getattr(model.model_card_data, "base_model", None) or ""
     VectorIndex(embeddings, texts, encoder=str(base), metric="ip").save(folder)
     write_training_logs(folder, log_history or [])
-    (folder / "export-info.json").write_text(json.dumps(info or {}, indent=1, default=str), encoding="utf-8")
+    info = {"family": FAMILY, "task": name, **(info or {})}
+    (folder / "export-info.json").write_text(json.dumps(info, indent=1, default=str), encoding="utf-8")
     return ExportPaths(model_dir=folder, tarball=write_tarball(folder, output_dir / f"{name}-retriever.tar"))
 
 
@@ -1010,14 +987,14 @@ def locate_retriever(path: str | Path, unpack_to: str | Path | None = None) -> P
     if missing:
         raise ExportError(
             f"Retriever export {path} is missing {', '.join(missing)}. Fix: re-run the export "
-            "(export_retriever), or unpack the whole <name>-retriever.tar again."
+            "(export_context_relevance), or unpack the whole <name>-retriever.tar again."
         )
     return path
 
 
 def load_retriever(path: str | Path, unpack_to: str | Path | None = None,
                    backend: str = "pytorch") -> Retriever:
-    """Load an export of :func:`export_retriever` as a :class:`Retriever` (CPU, eval mode).
+    """Load an export of :func:`export_context_relevance` as a :class:`Retriever` (CPU, eval mode).
 
     ``backend``: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the encoder variant exported into
     the folder (:func:`export_retriever_variants`); the index is the same.
@@ -1057,8 +1034,8 @@ def variant_adapter(folder: str | Path, collection, questions: Sequence[str], go
 
     def score(r):
         result = evaluate_retriever(r.encoder, collection, questions, gold_ids, ks=(1, k))
-        return (points(result.metrics, ("recall@1", f"recall@{k}", "mrr@10"), 100),
-                [tuple(row[:k]) for row in result.ranked_ids.tolist()])
+        return (points(result.scores, ("recall@1", f"recall@{k}", "mrr@10"), 100),
+                [tuple(row[:k]) for row in result.details["ranked_ids"].tolist()])
 
     def model_and_tokenizer():
         model = load_sentence_transformer(str(Path(folder) / ENCODER_DIR))

@@ -28,15 +28,19 @@ A tokenizer without a chat template gets this plain format, and its eos token en
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from helpers.core import lora
-from helpers.core.export import ExportError, export_model, locate_export, read_export_info
+from helpers.core.evaluation import Evaluation
+from helpers.core.export import ExportError, export_model, locate_export, require_family
 from helpers.core.metrics import exact_match, normalize_answer, rouge_l, token_f1
 from helpers.core.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
+from helpers.core.streaming import stream_csv
 from helpers.core.training import run_trainer
 
 IGNORE_INDEX = -100
@@ -412,8 +416,6 @@ class _TextCallbackStreamer:
         self._stopped = False
 
     def put(self, value) -> None:
-        import time
-
         if not self._prompt_seen:
             self._prompt_seen = True
             return
@@ -449,8 +451,6 @@ def stream_answer(model, tokenizer, prompt: str, max_new_tokens: int, on_text=No
     Returns:
         The whole answer (as :func:`generate_answers` would give it) with its timing.
     """
-    import time
-
     import torch
 
     kind = model_kind(model)
@@ -564,6 +564,26 @@ def load_generative_model(name: str, seed: int = 42, load_in_4bit: bool = False)
     return model, tokenizer, kind, notes
 
 
+def is_quantized(model) -> bool:
+    """Whether ``model`` (or the base under its LoRA adapters) holds quantised weights (QLoRA's 4-bit)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return bool(getattr(base, "hf_quantizer", None) is not None or getattr(base, "is_loaded_in_4bit", False)
+                or getattr(base, "is_loaded_in_8bit", False))
+
+
+def merge_adapters(model, name: str, seed: int = 42):
+    """The LoRA-trained ``model`` with its adapters merged into full-precision weights, ready to export.
+
+    Full-precision weights take the adapters in place (:func:`helpers.core.lora.merge_lora`). Quantised
+    ones (QLoRA) would round the small LoRA update away, so the adapters are merged onto a fresh
+    full-precision copy of the base model ``name`` instead
+    (:func:`helpers.core.lora.merge_onto_full_precision`).
+    """
+    if is_quantized(model):
+        return lora.merge_onto_full_precision(model, lambda: load_generative_model(name, seed=seed)[0])
+    return lora.merge_lora(model)
+
+
 # --- data ---------------------------------------------------------------------------------------
 
 def build_prompts(frame: pd.DataFrame, tokenizer, task_description: str, max_context_tokens: int | None,
@@ -649,25 +669,21 @@ def score_predictions(frame: pd.DataFrame, predictions: Sequence[str]) -> pd.Dat
 
 
 def evaluate_generative(model, tokenizer, frame: pd.DataFrame, task_description: str,
-                        max_context_tokens: int | None, max_new_tokens: int, batch_size: int) -> dict:
+                        max_context_tokens: int | None, max_new_tokens: int, batch_size: int) -> Evaluation:
     """Answer every row of ``frame`` and score the answers against its ``answer`` column.
 
     Returns:
-        ``{"scores": {"exact_match", "f1", "rouge_l", "n", "answer_words", "yes_no_accuracy",
-        "yes_no_n"}, "predictions": frame, "seconds": float}``; ``answer_words`` is the mean
-        length of the generated answers (a wordy model shows here before anywhere else);
-        ``yes_no_accuracy`` is the exact match over the rows whose gold answer is yes or no
-        (NaN when there are none), already included in the overall scores.
+        An :class:`~helpers.core.evaluation.Evaluation` of :func:`scored_evaluation`, with the
+        generation time in ``details["seconds"]``.
     """
-    import time
-
     kind = model_kind(model)
     prompts = build_prompts(frame, tokenizer, task_description, max_context_tokens, kind)
     start = time.perf_counter()
     predictions = generate_answers(model, tokenizer, prompts, max_new_tokens, batch_size)
     seconds = time.perf_counter() - start
-    scored = score_predictions(frame, predictions)
-    return {"scores": summarize_scores(scored), "predictions": scored, "seconds": seconds}
+    evaluation = scored_evaluation(score_predictions(frame, predictions))
+    evaluation.details["seconds"] = seconds
+    return evaluation
 
 
 def summarize_scores(scored: pd.DataFrame) -> dict:
@@ -675,8 +691,10 @@ def summarize_scores(scored: pd.DataFrame) -> dict:
 
     Returns:
         ``{"exact_match", "f1", "rouge_l", "n", "answer_words", "yes_no_accuracy", "yes_no_n"}``
-        (percentages; one gold answer per row, so the same numbers as
-        :func:`helpers.core.metrics.generative_scores`).
+        (percentages); ``answer_words`` is the mean length of the answers in words (a wordy model
+        shows here before anywhere else); ``yes_no_accuracy`` is the exact match over the rows
+        whose gold answer is yes or no (NaN when there are none), already counted in the overall
+        scores.
     """
     if len(scored) == 0:
         raise ValueError("no examples to score")
@@ -690,16 +708,26 @@ def summarize_scores(scored: pd.DataFrame) -> dict:
     }
 
 
-def results_table(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: exact match, F1, ROUGE-L (percent), yes/no accuracy and the mean answer
-    length in words."""
-    columns = ["exact_match", "f1", "rouge_l", "yes_no_accuracy", "answer_words"]
-    return pd.DataFrame({name: {c: r["scores"][c] for c in columns} for name, r in results.items()}).T.astype(
-        float).round(2)
+SCORE_COLUMNS = ("exact_match", "f1", "rouge_l", "yes_no_accuracy", "answer_words")
+"""The scores of a generative evaluation, in the order of the comparison table."""
+
+
+def scored_evaluation(scored: pd.DataFrame) -> Evaluation:
+    """An :class:`~helpers.core.evaluation.Evaluation` of answers scored by :func:`score_predictions`.
+
+    ``scores``: exact match, F1, ROUGE-L, the yes/no accuracy (percent) and the mean answer length
+    in words; ``groups``: ``{"yes/no": {"exact_match", "n"}}`` when there are yes/no questions.
+    """
+    summary = summarize_scores(scored)
+    groups = ({"yes/no": {"exact_match": summary["yes_no_accuracy"], "n": summary["yes_no_n"]}}
+              if summary["yes_no_n"] else {})
+    return Evaluation(scores={c: summary[c] for c in SCORE_COLUMNS}, predictions=scored, groups=groups)
 
 
 # --- export and deployment ----------------------------------------------------------------------
 
+FAMILY = "generative-qa"
+"""The family's name: its notebooks are ``generative-qa-*.ipynb``; its exports say so."""
 SETTINGS_KEY = "generative_settings"
 """Key of ``export-info.json`` holding what the deployment needs to prompt the model as in training."""
 
@@ -765,6 +793,9 @@ class GenerativeAnswerer:
         settings: :func:`generative_settings` (the task description and limits of training).
     """
 
+    KIND = "generative"
+    """What kind of reader this is for ``open_book_qa`` (it writes its answers)."""
+
     def __init__(self, model, tokenizer, settings: dict):
         self.model, self.tokenizer, self.settings = model.eval(), tokenizer, dict(settings)
         self.kind = model_kind(model)
@@ -779,7 +810,7 @@ class GenerativeAnswerer:
         """
 
         folder = locate_export(path, unpack_to)
-        settings = read_export_info(folder).get(SETTINGS_KEY)
+        settings = require_family(folder, FAMILY, "generative-qa-training.ipynb").get(SETTINGS_KEY)
         if not settings:
             raise ExportError(
                 f"{folder / 'export-info.json'} has no {SETTINGS_KEY!r}: this is not an export of the "
@@ -809,6 +840,48 @@ class GenerativeAnswerer:
         prompts = [self.prompt(q, c) for q, c in zip(questions, contexts, strict=True)]
         return generate_answers(self.model, self.tokenizer, prompts, self.settings["max_new_tokens"],
                                 batch_size)
+
+    def read(self, questions: Sequence[str], contexts: Sequence[str]) -> list[dict]:
+        """The reader interface of ``open_book_qa`` (shared with the extractive reader): one dict per
+        question with ``answer``, ``kind`` (``"generated"``) and ``start`` (-1: not a span)."""
+        answers = self.answer_batch(questions, contexts)
+        return [{"answer": a, "kind": "generated", "start": -1} for a in answers]
+
+    def answer_csv(self, input_csv, output_csv, batch_size: int = 8, chunk_size: int = 200,
+                   progress: bool = True, n_preview: int = 10) -> dict:
+        """Answer a CSV of any size (``question`` and ``context`` columns) into a new CSV, chunk by chunk.
+
+        Adds ``predicted`` to every row, keeping the other columns (see
+        :func:`helpers.core.streaming.stream_csv`). Only running sums stay in memory.
+
+        Returns:
+            ``{"output_csv", "rows", "seconds", "preview" (the first rows), "gold"}``; ``gold`` is
+            :func:`summarize_scores` of every row against an ``answer`` column, or None.
+        """
+        def score(chunk: pd.DataFrame) -> pd.DataFrame:
+            answers = self.answer_batch(chunk["question"].tolist(), chunk["context"].tolist(), batch_size)
+            return chunk.assign(predicted=answers)
+
+        start, rows, preview = time.perf_counter(), 0, None
+        sums = dict.fromkeys(("exact_match", "f1", "rouge_l", "answer_words", "yes_no"), 0.0)
+        yes_no_n = 0
+        for chunk in stream_csv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress):
+            rows += len(chunk)
+            preview = chunk.head(n_preview) if preview is None else preview
+            if "answer" in chunk:
+                s = summarize_scores(score_predictions(chunk, chunk["predicted"]))
+                for key in ("exact_match", "f1", "rouge_l", "answer_words"):
+                    sums[key] += s[key] * s["n"]
+                sums["yes_no"] += s["yes_no_accuracy"] * s["yes_no_n"] if s["yes_no_n"] else 0.0
+                yes_no_n += s["yes_no_n"]
+        gold = None
+        if "answer" in preview:
+            gold = {**{k: sums[k] / rows for k in ("exact_match", "f1", "rouge_l")}, "n": rows,
+                    "answer_words": sums["answer_words"] / rows,
+                    "yes_no_accuracy": sums["yes_no"] / yes_no_n if yes_no_n else float("nan"),
+                    "yes_no_n": yes_no_n}
+        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
+                "preview": preview, "gold": gold}
 
     def stream(self, question: str, context: str, on_text=None) -> StreamResult:
         """Answer one question, handing each piece of text to ``on_text`` as it is generated."""
@@ -840,10 +913,11 @@ def generation_speed(answerer: GenerativeAnswerer, questions: Sequence[str], con
     }
 
 
-def export_generative(model, tokenizer, output_dir, name: str, log_history: list[dict] | None,
-                      settings: dict, info: dict | None = None):
-    """Export a merged generative model: weights, tokenizer, greedy ``generation_config.json``,
-    training logs, ``export-info.json`` carrying :func:`generative_settings`, and the tarball.
+def export_generative_qa(model, tokenizer, output_dir, name: str, log_history: list[dict] | None,
+                         settings: dict, info: dict | None = None):
+    """Export a merged generative model as this family: weights, tokenizer, greedy
+    ``generation_config.json``, training logs, ``export-info.json`` carrying the family, the task
+    ``name`` and :func:`generative_settings`, and the tarball.
 
     Returns:
         :class:`helpers.core.export.ExportPaths`.
@@ -854,4 +928,4 @@ def export_generative(model, tokenizer, output_dir, name: str, log_history: list
                          "(helpers.core.lora.merge_lora) so the export loads without peft.")
     set_generation_config(model, tokenizer, settings["max_new_tokens"])
     return export_model(model, tokenizer, output_dir, name, log_history,
-                        info={**(info or {}), SETTINGS_KEY: settings})
+                        info={"family": FAMILY, "task": name, SETTINGS_KEY: settings, **(info or {})})

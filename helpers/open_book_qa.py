@@ -21,14 +21,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import generative_qa, question_answering
 from helpers.context_relevance import contains_answer, gold_sets
+from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, locate_export, read_export_info
 from helpers.core.metrics import exact_match, token_f1
 from helpers.core.streaming import stream_csv
 from helpers.generative_qa import GenerativeAnswerer
 from helpers.question_answering import QuestionAnswerer
 
-EXTRACTIVE, GENERATIVE = "extractive", "generative"
+EXTRACTIVE, GENERATIVE = QuestionAnswerer.KIND, GenerativeAnswerer.KIND
+READERS = {question_answering.FAMILY: (EXTRACTIVE, question_answering.SETTINGS_KEY),
+           generative_qa.FAMILY: (GENERATIVE, generative_qa.SETTINGS_KEY)}
+"""The families whose exports can read: their reader kind and the settings their exports carry."""
 SEPARATOR = "\n\n"
 """What joins the read passages into one context."""
 
@@ -49,10 +54,10 @@ def reader_kind(path, unpack_to=None) -> tuple[str, Path]:
             raise ExportError(_wrong_kind(path, family)) from err
         raise ExportError(f"READER_DIR: {err}") from err
     info = read_export_info(folder)
-    if "generative_settings" in info:
-        return GENERATIVE, folder
-    if "qa_settings" in info:
-        return EXTRACTIVE, folder
+    for family, (kind, settings_key) in READERS.items():
+        # Exports written before they named their family are known by their settings.
+        if info.get("family") == family or ("family" not in info and settings_key in info):
+            return kind, folder
     raise ExportError(_wrong_kind(folder, info.get("family") or "unknown (no export-info.json)"))
 
 
@@ -70,9 +75,7 @@ def load_reader(path, unpack_to=None, backend: str = "pytorch"):
     """
     kind, folder = reader_kind(path, unpack_to)
     if kind == GENERATIVE:
-
         return kind, GenerativeAnswerer.from_export(folder)
-
     return kind, QuestionAnswerer.from_export(folder, backend=backend)
 
 
@@ -136,21 +139,23 @@ class OpenBookQA:
             raise ValueError(f"TOP_K={top_k} but the collection holds {len(retriever)} passages. "
                              f"Fix: set TOP_K to at most {len(retriever)}.")
         self.retriever, self.reader = retriever, reader
-        self.kind = GENERATIVE if hasattr(reader, "stream") else EXTRACTIVE
+        self.kind = reader.KIND
         self.top_k, self.read_top = top_k, read_top
 
     def _read(self, questions: list[str], retrieved: list[list[tuple]]) -> list[tuple[str, int]]:
 
         contexts = [SEPARATOR.join(p[0] for p in hits[:self.read_top]) for hits in retrieved]
-        if self.kind == EXTRACTIVE:
-            out = []
-            for r, hits in zip(self.reader.answer(questions, contexts), retrieved, strict=True):
-                i = _source_of_span(hits[:self.read_top], r["start"]) if r.get("start", -1) >= 0 else -1
-                out.append((r["answer"], i))
-            return out
-        answers = self.reader.answer_batch(questions, contexts)
-        return [(a, next((i for i, p in enumerate(hits[:self.read_top]) if contains_answer(p[0], a)), -1))
-                for a, hits in zip(answers, retrieved, strict=True)]
+        out = []
+        for r, hits in zip(self.reader.read(questions, contexts), retrieved, strict=True):
+            read = hits[:self.read_top]
+            if r["kind"] == "span" and r["start"] >= 0:  # a pointer into the joined passages
+                i = _source_of_span(read, r["start"])
+            elif r["kind"] == "generated":  # free text: the first read passage that holds it
+                i = next((i for i, p in enumerate(read) if contains_answer(p[0], r["answer"])), -1)
+            else:  # no answer, or a yes/no answer that no passage spells out
+                i = -1
+            out.append((r["answer"], i))
+        return out
 
     def answer_many(self, questions: Sequence[str]) -> list[OpenBookAnswer]:
         """Answers to many questions (retrieval batched, then reading batched).
@@ -204,7 +209,7 @@ class OpenBookQA:
         return self.answer_many([question])[0]
 
 
-def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequence) -> dict:
+def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequence) -> Evaluation:
     """Answer every question of ``frame`` and score the whole pipeline.
 
     Args:
@@ -213,9 +218,9 @@ def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequen
         gold_ids: Per question, its gold passage ids (``Collection.test["gold_ids"]``).
 
     Returns:
-        ``{"scores": {"exact_match", "f1", "gold_retrieved", "gold_read", "n"}, "predictions":
-        frame}``: SQuAD EM/F1 of the answers (percent), and the share (percent) of questions
-        with a gold passage among the ``top_k`` retrieved and among the ``read_top`` read.
+        An :class:`~helpers.core.evaluation.Evaluation` whose ``scores`` are the SQuAD EM/F1 of the
+        answers (percent) and the share (percent) of questions with a gold passage among the
+        ``top_k`` retrieved (``gold_retrieved``) and among the ``read_top`` read (``gold_read``).
     """
 
     answers = system.answer_many(frame["question"].tolist())
@@ -230,10 +235,10 @@ def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequen
                      "gold_read": any(i in g for i in ids[:system.read_top]),
                      "source_id": a.source_id, "top_id": ids[0]})
     table = pd.DataFrame(rows)
-    return {"scores": {"exact_match": float(table["exact_match"].mean()), "f1": float(table["f1"].mean()),
-                       "gold_retrieved": 100.0 * float(table["gold_retrieved"].mean()),
-                       "gold_read": 100.0 * float(table["gold_read"].mean()), "n": len(table)},
-            "predictions": table}
+    scores = {"exact_match": float(table["exact_match"].mean()), "f1": float(table["f1"].mean()),
+              "gold_retrieved": 100.0 * float(table["gold_retrieved"].mean()),
+              "gold_read": 100.0 * float(table["gold_read"].mean())}
+    return Evaluation(scores=scores, predictions=table)
 
 
 def latency_split(system: OpenBookQA, questions: Sequence[str]) -> dict:

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.core.export import load_export, read_export_info
+from helpers.core.evaluation import Evaluation
+from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
@@ -38,6 +39,12 @@ from helpers.core.tasks import Task
 from helpers.core.text import YES_NO, is_yes_no_question
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+
+FAMILY = "question-answering"
+"""The family's name: its notebooks are ``question-answering-*.ipynb``; its exports say so."""
+SETTINGS_KEY = "qa_settings"
+"""Key of ``export-info.json`` holding the window and answer settings of :class:`QuestionAnswerer`."""
+SETTINGS = ("max_length", "stride", "n_best", "max_answer_length", "max_question_length")
 
 
 class QAInputError(ValueError):
@@ -530,6 +537,9 @@ class QuestionAnswerer:
     (the training notebook stores its :class:`YesNoPrior` in the export), otherwise the span.
     """
 
+    KIND = "extractive"
+    """What kind of reader this is for ``open_book_qa`` (it answers with spans of the context)."""
+
     def __init__(self, model, tokenizer, max_length: int = 384, stride: int = 128, n_best: int = 20,
                  max_answer_length: int = 30, yes_no_answer: str | None = None, batch_size: int = 16,
                  max_question_length: int = 64):
@@ -550,7 +560,7 @@ class QuestionAnswerer:
 
 
         model, tokenizer, folder = load_export(path, AutoModelForQuestionAnswering, unpack_to, backend)
-        info = read_export_info(folder).get("qa_settings", {})
+        info = require_family(folder, FAMILY, "question-answering-training.ipynb").get(SETTINGS_KEY, {})
         return cls(model, tokenizer, **{**info, **overrides})
 
     def answer(self, questions: Sequence[str], contexts: Sequence[str], top_k: int = 1) -> list[dict]:
@@ -562,6 +572,12 @@ class QuestionAnswerer:
             if self.yes_no_answer and is_yes_no_question(q):
                 r.update(kind="yes/no", answer=self.yes_no_answer, start=-1, end=-1)
         return out
+
+    def read(self, questions: Sequence[str], contexts: Sequence[str]) -> list[dict]:
+        """The reader interface of ``open_book_qa`` (shared with the generative reader): one dict per
+        question with ``answer``, ``kind`` (``"span"`` or ``"yes/no"``) and ``start``, the
+        answer's character offset in its context (-1 when it is not a span)."""
+        return self.answer(questions, contexts)
 
     def answer_csv(self, input_csv, output_csv, chunk_size: int = 500, progress: bool = True,
                    n_preview: int = 10) -> dict:
@@ -635,14 +651,16 @@ def window_report(tokenizer, frame: pd.DataFrame, max_length: int, stride: int,
             "context_tokens_max": int(max(lengths)), "context_tokens": lengths}
 
 
-def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame, yes_no_answer: str | None) -> dict:
+def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
+                     yes_no_answer: str | None) -> Evaluation:
     """Score predictions against ``frame["answer"]``; yes/no questions get ``yes_no_answer``.
 
     Returns:
-        ``{"scores": DataFrame (rows span / yes/no / all; exact_match, f1, n),
-        "predictions": DataFrame (question, answer, predicted, kind, probability, f1)}``.
+        An :class:`~helpers.core.evaluation.Evaluation`: ``scores`` EM and F1 over all questions,
+        over span questions (``span_exact_match``, ``span_f1``) and the yes/no accuracy, each where
+        there are such questions; ``groups`` ``{"span" | "yes/no" | "all": {exact_match, f1, n}}``;
+        ``predictions`` (question, answer, predicted, kind, probability, f1).
     """
-
     rows = []
     for q, gold, p in zip(frame["question"], frame["answer"], predictions, strict=True):
         yes_no = is_yes_no_question(q) or gold.strip().lower() in YES_NO
@@ -653,35 +671,23 @@ def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame, yes_no_an
     table = pd.DataFrame(rows)
     per = squad_scores(table["predicted"], table["answer"])["per_example"]
     table["f1"] = [round(x["f1"], 3) for x in per]
-    scores = squad_scores_by_group(table["predicted"], table["answer"], table["kind"])
-    return {"scores": scores, "predictions": table}
+    by_group = squad_scores_by_group(table["predicted"], table["answer"], table["kind"])
+    groups = {g: {"exact_match": float(r["exact_match"]), "f1": float(r["f1"]), "n": int(r["n"])}
+              for g, r in by_group.iterrows()}
+    scores = {"exact_match": groups["all"]["exact_match"], "f1": groups["all"]["f1"]}
+    if "span" in groups:
+        scores |= {"span_exact_match": groups["span"]["exact_match"], "span_f1": groups["span"]["f1"]}
+    if "yes/no" in groups:
+        scores |= {"yes_no_accuracy": groups["yes/no"]["exact_match"]}
+    return Evaluation(scores=scores, predictions=table, groups=groups)
 
 
-def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | None, settings: dict) -> dict:
+def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | None,
+                   settings: dict) -> Evaluation:
     """:func:`predict_answers` on ``frame`` then :func:`evaluate_answers`."""
     preds = predict_answers(model, tokenizer, frame["question"].tolist(), frame["context"].tolist(),
                             **settings)
     return evaluate_answers(preds, frame, yes_no_answer)
-
-
-def results_table(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: EM and F1 over all questions, over span questions, and yes/no accuracy."""
-    rows = {}
-    for name, r in results.items():
-        s = r["scores"]
-        row = {"exact_match": s.loc["all", "exact_match"], "f1": s.loc["all", "f1"]}
-        if "span" in s.index:
-            row |= {"span_exact_match": s.loc["span", "exact_match"], "span_f1": s.loc["span", "f1"]}
-        if "yes/no" in s.index:
-            row |= {"yes_no_accuracy": s.loc["yes/no", "exact_match"]}
-        rows[name] = row
-    return pd.DataFrame(rows).T.astype(float).round(2)
-
-
-def results_dict(results: dict[str, dict]) -> dict:
-    """The scores of :func:`evaluate_answers` for every model, as plain JSON-ready dicts."""
-    return {name: {group: {k: float(v) for k, v in row.items()}
-                   for group, row in r["scores"].iterrows()} for name, r in results.items()}
 
 
 def frame_from_squad_records(records) -> pd.DataFrame:
@@ -716,6 +722,27 @@ def load_hub_task(name: str, train_split: str, test_split: str):
                 train=train, test=test, unstructured=unstructured)
 
 
+def export_question_answering(model, tokenizer, output_dir, name: str, log_history: list[dict] | None = None,
+                              settings: dict | None = None, yes_no_answer: str | None = None,
+                              info: dict | None = None) -> ExportPaths:
+    """Export a trained QA model (:func:`helpers.core.export.export_model`) as this family.
+
+    ``export-info.json`` carries the family, the task ``name`` and, under ``qa_settings``, the
+    window and answer ``settings`` (keys of :data:`SETTINGS`) and the yes/no answer, which
+    :meth:`QuestionAnswerer.from_export` reads back; then ``info``.
+
+    Raises:
+        ValueError: a setting that :class:`QuestionAnswerer` does not take.
+    """
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ValueError(f"Unknown QA settings {unknown}. Fix: use only {', '.join(SETTINGS)}.")
+    return export_model(model, tokenizer, output_dir, name, log_history, info={
+        "family": FAMILY, "task": name, SETTINGS_KEY: {**settings, "yes_no_answer": yes_no_answer},
+        **(info or {})})
+
+
 # ---------------------------------------------------------------------------------------
 # ONNX variants: this family's adapter to the quality gate
 # ---------------------------------------------------------------------------------------
@@ -731,10 +758,10 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame) -> VariantAdapter:
     def score(a):
         # Span questions only: yes/no questions get the stored prior whatever the backend.
         result = evaluate_answers(a.answer(questions, contexts), frame, a.yes_no_answer)
-        table = result["scores"]
-        group = "span" if "span" in table.index else "all"
-        scores = {f"{group}_{k}": v for k, v in points(table.loc[group], ("exact_match", "f1"), 1).items()}
-        return scores, result["predictions"]["predicted"].tolist()
+        group = "span" if "span" in result.groups else "all"
+        scores = points(result.groups[group], ("exact_match", "f1"), 1)
+        scores = {f"{group}_{k}": v for k, v in scores.items()}
+        return scores, result.predictions["predicted"].tolist()
 
     def model_and_tokenizer():
         model, tokenizer, _ = load_export(folder, auto_class())

@@ -9,10 +9,8 @@ import pytest
 from helpers.classification import (
     FewShotTeacher,
     TextClassifier,
-    TrainConfig,
     build_student,
     evaluate_classifier,
-    planned_steps,
     predict_proba,
     select_pseudo_labels,
     token_length_report,
@@ -20,6 +18,7 @@ from helpers.classification import (
 )
 from helpers.core.embeddings import SentenceEncoder
 from helpers.core.tasks import TaskDataError, load_task
+from helpers.core.training import TrainConfig, planned_steps
 from tests.conftest import MINILM, TINY_CLASSES
 
 
@@ -206,5 +205,6 @@ def test_evaluate_classifier_scores_in_model_label_order(tiny_model_dir):
     probs = predict_proba(model, tok, texts)
     pred = [["b", "a"][i] for i in probs.argmax(1)]
     result = evaluate_classifier(model, tok, texts, ["a", "a", "b"])
-    assert result["labels"] == ["b", "a"] and result["predictions"] == pred
-    assert result["accuracy"] == pytest.approx(np.mean(np.array(pred) == ["a", "a", "b"]))
+    assert result.details["labels"] == ["b", "a"] and result.predictions["predicted"].tolist() == pred
+    assert list(result.groups) == ["b", "a"]
+    assert result.scores["accuracy"] == pytest.approx(np.mean(np.array(pred) == ["a", "a", "b"]))

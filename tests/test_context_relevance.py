@@ -164,19 +164,22 @@ def test_evaluate_retriever_by_hand():
     ev = R.evaluate_retriever(encoder, passages, ["q to p0", "q to p1", "q to p2"], [0, 1, 2],
                               ks=(1, 2), mrr_at=3)
     # q1 scores p0 and p1 equally (0.707): the tie goes to p0, so its gold is second.
-    assert ev.ranked_ids.tolist() == [[0, 1, 2], [0, 1, 2], [1, 0, 2]]
-    assert ev.ranks.tolist() == [1, 2, 3]
-    assert ev.metrics == pytest.approx(
-        {"recall@1": 1 / 3, "recall@2": 2 / 3, "mrr@3": (1 + 1 / 2 + 1 / 3) / 3})
-    assert ev.positive_scores == pytest.approx([1.0, math.sqrt(0.5), 0.0], abs=1e-6)
-    assert sorted(ev.negative_scores.tolist()) == pytest.approx(
+    assert ev.details["ranked_ids"].tolist() == [[0, 1, 2], [0, 1, 2], [1, 0, 2]]
+    assert ev.predictions["rank"].tolist() == [1, 2, 3]
+    gold, best_wrong = [1.0, math.sqrt(0.5), 0.0], [0.0, math.sqrt(0.5), 1.0]
+    assert ev.scores == pytest.approx(
+        {"recall@1": 1 / 3, "recall@2": 2 / 3, "mrr@3": (1 + 1 / 2 + 1 / 3) / 3,
+         "mean_gap": sum(g - w for g, w in zip(gold, best_wrong, strict=True)) / 3}, abs=1e-6)
+    assert ev.predictions["positive_score"].tolist() == pytest.approx(gold, abs=1e-6)
+    assert sorted(ev.details["negative_scores"].tolist()) == pytest.approx(
         sorted([0.0, -1.0, math.sqrt(0.5), -math.sqrt(0.5), 1.0, 0.0]), abs=1e-6)
-    assert ev.table.best_negative_score.tolist() == pytest.approx([0.0, math.sqrt(0.5), 1.0], abs=1e-6)
+    assert ev.predictions["best_negative_score"].tolist() == pytest.approx(best_wrong, abs=1e-6)
     # Deeper than the collection: all three are ranked, the rest padded; recall@5 counts them all.
     small = R.evaluate_retriever(encoder, passages, ["q to p2"], [2], ks=(1, 5), mrr_at=10)
-    assert small.ranked_ids.tolist() == [[1, 0, 2, -1, -1, -1, -1, -1, -1, -1]]
-    assert small.metrics == pytest.approx({"recall@1": 0.0, "recall@5": 1.0, "mrr@10": 1 / 3})
-    assert sorted(small.negative_scores.tolist()) == pytest.approx([0.0, 1.0], abs=1e-6)
+    assert small.details["ranked_ids"].tolist() == [[1, 0, 2, -1, -1, -1, -1, -1, -1, -1]]
+    expected = {"recall@1": 0.0, "recall@5": 1.0, "mrr@10": 1 / 3, "mean_gap": -1.0}
+    assert small.scores == pytest.approx(expected, abs=1e-6)
+    assert sorted(small.details["negative_scores"].tolist()) == pytest.approx([0.0, 1.0], abs=1e-6)
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,7 +355,7 @@ def test_training_export_and_retriever_round_trip(tmp_path, tiny_qa_task, tiny_m
     trained_q = R.embed_texts(model, questions)
     assert np.abs(trained_q - R.embed_texts(untrained, questions)).max() > 1e-4  # it learnt something
 
-    paths = R.export_retriever(model, coll.texts, tmp_path / "out", "tinyqa", log_history=history,
+    paths = R.export_context_relevance(model, coll.texts, tmp_path / "out", "tinyqa", log_history=history,
                                info={"base_model": str(tiny_model_dir)})
     assert paths.tarball.is_file() and (paths.model_dir / "training-logs.csv").is_file()
     retriever = R.load_retriever(paths.tarball, unpack_to=tmp_path / "unpacked")
@@ -376,7 +379,7 @@ def test_training_export_and_retriever_round_trip(tmp_path, tiny_qa_task, tiny_m
 
 def test_load_retriever_reports_missing_files(tmp_path, tiny_model_dir):
     model = R.load_sentence_transformer(str(tiny_model_dir))
-    paths = R.export_retriever(model, ["first passage", "second passage"], tmp_path, "x")
+    paths = R.export_context_relevance(model, ["first passage", "second passage"], tmp_path, "x")
     (paths.model_dir / "encoder" / "config.json").unlink()
     with pytest.raises(ExportError, match="missing encoder/config.json.*Fix"):
         R.load_retriever(tmp_path)

@@ -93,3 +93,16 @@ def test_reload_difference_is_zero_for_a_good_export_and_large_for_a_wrong_head(
     with torch.no_grad():
         model.classifier.weight.add_(1.0)  # the in-memory model no longer matches the export
     assert reload_difference(model, tok, paths.model_dir, texts) > 0.01
+
+
+def test_require_family_accepts_its_own_and_unnamed_exports_and_names_the_notebook_otherwise(tmp_path):
+    from helpers.core.export import require_family
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    assert require_family(folder, "classification", "classification-training.ipynb") == {}  # no export-info
+    (folder / "export-info.json").write_text(json.dumps({"family": "classification", "task": "t"}))
+    assert require_family(folder, "classification", "x.ipynb")["task"] == "t"
+    with pytest.raises(ExportError, match=r"export of the classification family, not of question-answering\. "
+                                          r"Fix: .*question-answering-training\.ipynb"):
+        require_family(folder, "question-answering", "question-answering-training.ipynb")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pandas as pd
@@ -10,6 +11,7 @@ import torch
 
 from helpers import generative_qa as g
 from helpers.core import lora
+from helpers.core.evaluation import results_table
 from helpers.core.export import ExportError
 from helpers.core.training import TrainConfig
 from tests.conftest import QA_CONTEXTS, QA_TEST, QA_TRAIN
@@ -96,10 +98,10 @@ def test_merged_export_reloads_with_the_same_logits_and_answers(tiny_generative_
     model, tokenizer, kind, examples, history = _train(tiny_generative_dir)
     settings = g.generative_settings(TASK, 64, 8, kind)
     with pytest.raises(ValueError, match="merge them first"):
-        g.export_generative(model, tokenizer, tmp_path, "tiny", history, settings)
+        g.export_generative_qa(model, tokenizer, tmp_path, "tiny", history, settings)
     merged = lora.merge_lora(model)
     assert not any("lora_" in n for n, _ in merged.named_parameters())
-    paths = g.export_generative(merged, tokenizer, tmp_path, "tiny", history, settings, {"task": "tiny"})
+    paths = g.export_generative_qa(merged, tokenizer, tmp_path, "tiny", history, settings, {"task": "tiny"})
     assert g.export_difference(merged, tokenizer, paths.model_dir, examples[:3]) < 1e-4
     for name in ("generation_config.json", "training-logs.csv", "training-logs.json", "export-info.json"):
         assert (paths.model_dir / name).is_file()
@@ -117,7 +119,7 @@ def test_unmerged_adapter_would_show_in_the_reload_check(tiny_llama_dir, tmp_pat
     model, tokenizer, kind, examples, history = _train(tiny_llama_dir)
     merged = lora.merge_lora(model)
     settings = g.generative_settings(TASK, 64, 8, kind)
-    paths = g.export_generative(merged, tokenizer, tmp_path, "tiny", history, settings)
+    paths = g.export_generative_qa(merged, tokenizer, tmp_path, "tiny", history, settings)
     with torch.no_grad():  # as if the adapter's update had been lost: the base weights differ
         next(p for n, p in merged.named_parameters() if "q_proj" in n).add_(0.5)
     assert g.export_difference(merged, tokenizer, paths.model_dir, examples[:3]) > 1e-3
@@ -171,7 +173,7 @@ def test_answerer_refuses_an_empty_question_and_a_wrong_kind_of_export(tiny_llam
         answerer.answer("  ", "context")
     from helpers.core.export import export_model
 
-    paths = export_model(model, tokenizer, tmp_path, "not-generative", [], info={"family": "classification"})
+    paths = export_model(model, tokenizer, tmp_path, "not-generative", [])  # a bare model: no prompt settings
     with pytest.raises(ExportError, match="not an export of the generative QA training notebook"):
         g.GenerativeAnswerer.from_export(paths.model_dir)
     (paths.model_dir / "model.safetensors").unlink()
@@ -182,10 +184,11 @@ def test_answerer_refuses_an_empty_question_and_a_wrong_kind_of_export(tiny_llam
 def test_evaluation_scores_each_answer_and_the_table_has_every_metric(tiny_llama_dir):
     model, tokenizer, kind, _ = g.load_generative_model(str(tiny_llama_dir), seed=0)
     result = g.evaluate_generative(model, tokenizer, TEST, TASK, 64, 4, batch_size=2)
-    assert list(result["predictions"].columns) == ["question", "answer", "prediction", "exact_match", "f1",
-                                                   "rouge_l", "answer_type"]
-    assert result["scores"]["n"] == len(TEST) and result["scores"]["yes_no_n"] == 1
-    table = g.results_table({"untuned": result})
+    assert list(result.predictions.columns) == ["question", "answer", "prediction", "exact_match", "f1",
+                                                "rouge_l", "answer_type"]
+    assert result.n == len(TEST) and result.groups["yes/no"]["n"] == 1 and result.details["seconds"] > 0
+    assert result.scores["exact_match"] == result.predictions["exact_match"].mean()
+    table = results_table({"untuned": result}, decimals=2)
     assert list(table.columns) == ["exact_match", "f1", "rouge_l", "yes_no_accuracy", "answer_words"]
     scored = g.score_predictions(TEST, ["Kessel", "the river Lune", "1620 by fishermen", "No."])
     assert scored["exact_match"].tolist() == [100.0, 0.0, 0.0, 100.0]
@@ -214,3 +217,24 @@ def test_answers_cut_off_by_the_context_limit_are_counted(tiny_llama_dir):
     assert "Kessel" not in g.truncate_context(tokenizer, QA_CONTEXTS[0], 10)
     assert g.answers_cut_off(frame, tokenizer, 10).tolist() == [False, True, False, False]
     assert not g.answers_cut_off(frame, tokenizer, None).any()
+
+
+def test_adapters_of_quantised_weights_are_merged_onto_a_full_precision_copy_of_the_base(tiny_llama_dir):
+    model, tokenizer, kind, examples, _ = _train(tiny_llama_dir)
+    assert not g.is_quantized(model)
+    in_place = g.merge_adapters(copy.deepcopy(model), str(tiny_llama_dir))  # plain weights: merged in place
+    assert not any("lora_" in n for n, _ in in_place.named_parameters())
+    # A 4-bit base needs a CUDA GPU, so mark the base as transformers marks a quantised model and change
+    # its frozen weights as rounding to 4 bits would: the merge must not add the update into them.
+    base = model.get_base_model()
+    base.hf_quantizer = object()
+    assert g.is_quantized(model)
+    with torch.no_grad():
+        next(p for n, p in base.named_parameters() if n.endswith("q_proj.base_layer.weight")).mul_(0.0)
+    onto_copy = g.merge_adapters(model, str(tiny_llama_dir))
+    batch = g.collate_for_training(tokenizer, examples[:3])
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    with torch.no_grad():
+        expected, got = in_place(**inputs).logits, onto_copy(**inputs).logits
+    assert torch.allclose(expected, got, atol=1e-5)  # the fresh full-precision base, plus the same adapters
+    assert getattr(onto_copy, "hf_quantizer", None) is None

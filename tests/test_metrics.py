@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.core.metrics import classification_metrics, comparison_table, confusion_frame
+from helpers.core.metrics import classification_metrics, per_class_frame
 
 
 def test_hand_computed_values():
@@ -18,8 +18,8 @@ def test_hand_computed_values():
     assert m["per_class"]["c"]["f1"] == 0.0 and m["per_class"]["c"]["support"] == 1
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)
     assert m["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
-    frame = confusion_frame(m)
-    assert frame.loc["c", "a"] == 1 and frame.index.name == "gold"
+    frame = per_class_frame(m["per_class"])
+    assert frame.index.tolist() == ["a", "b", "c"] and frame.loc["b", "recall"] == 1.0
 
 
 def test_label_never_in_gold_still_counts_in_macro_f1():
@@ -32,10 +32,3 @@ def test_length_mismatch_and_empty():
         classification_metrics(["a", "b"], ["a"], ["a", "b"])
     with pytest.raises(ValueError, match="no examples"):
         classification_metrics([], [], ["a"])
-
-
-def test_comparison_table():
-    t = comparison_table({"x": {"accuracy": 0.5, "macro_f1": 0.25, "other": 1},
-                          "y": {"accuracy": 1.0, "macro_f1": 1.0}})
-    assert list(t.index) == ["x", "y"] and list(t.columns) == ["accuracy", "macro_f1"]
-    assert t.loc["x", "macro_f1"] == 0.25

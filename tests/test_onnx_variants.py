@@ -16,7 +16,6 @@ from helpers import question_answering as qa
 from helpers.classification import TextClassifier, build_student
 from helpers.core import onnx as O
 from helpers.core import variants as V
-from helpers.core.export import export_model
 from helpers.core.tasks import load_task
 
 from .conftest import MINILM, make_qa_task
@@ -35,7 +34,7 @@ TEXTS = [
 
 def export_classifier(tiny_model_dir, folder, seed=1):
     model, tok = build_student(str(tiny_model_dir), LABELS, seed=seed)
-    return export_model(model, tok, folder, "tiny")
+    return clf.export_classification(model, tok, folder, "tiny")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +101,7 @@ def test_question_answering_variants_round_trip(tiny_model_dir, tmp_path):
     frame = pd.read_csv(task_dir / "test.csv", dtype=str, keep_default_na=False)
     model, tok = qa.build_qa_model(str(tiny_model_dir), seed=0)
     settings = {"max_length": 64, "stride": 16, "max_question_length": 32}
-    paths = export_model(model, tok, tmp_path / "out", "qa", info={"qa_settings": settings})
+    paths = qa.export_question_answering(model, tok, tmp_path / "out", "qa", settings=settings)
     table = qa.export_qa_variants(paths.model_dir, frame)
     assert list(table.columns[1:5]) == ["span_exact_match pytorch", "span_exact_match variant",
                                         "span_f1 pytorch", "span_f1 variant"]
@@ -121,7 +120,7 @@ def test_question_answering_variants_round_trip(tiny_model_dir, tmp_path):
 def test_retriever_encoder_variants_round_trip(tiny_model_dir, tmp_path):
     coll = R.build_collection(load_task(make_qa_task(tmp_path / "data-qa"), kind="qa"))
     encoder = R.load_sentence_transformer(str(tiny_model_dir), max_seq_length=64)
-    paths = R.export_retriever(encoder, coll.texts, tmp_path / "out", "tiny")
+    paths = R.export_context_relevance(encoder, coll.texts, tmp_path / "out", "tiny")
     questions = coll.test["question"].tolist()
     table = R.export_retriever_variants(paths.model_dir, coll, questions, coll.test["gold_ids"], k=2,
                                         tarball=paths.tarball)
@@ -184,7 +183,7 @@ def test_a_backend_never_exported_names_the_export_step(tiny_model_dir, tmp_path
                        match=r"Unknown backend 'tensorrt'. Fix: use one of pytorch, onnx, onnx-int8"):
         TextClassifier.from_export(paths.model_dir, backend="tensorrt")
     encoder = R.load_sentence_transformer(str(tiny_model_dir))
-    rpaths = R.export_retriever(encoder, ["one passage", "another passage"], tmp_path / "r", "r")
+    rpaths = R.export_context_relevance(encoder, ["one passage", "another passage"], tmp_path / "r", "r")
     with pytest.raises(O.BackendError, match=r"retriever has no onnx variant"):
         R.load_retriever(rpaths.model_dir, backend="onnx")
     assert "never measured" not in V.describe_backend(paths.model_dir, "pytorch")

@@ -7,7 +7,7 @@ import pytest
 
 from helpers import open_book_qa as ob
 from helpers.context_relevance import RetrievalInputError
-from helpers.core.export import ExportError, export_model
+from helpers.core.export import ExportError
 from tests.conftest import QA_CONTEXTS
 
 PASSAGES = ["Lake Vorn was first mapped in 1832 by Ilse Marten.",
@@ -33,24 +33,25 @@ class FakeRetriever:
 
 
 class FakeGenerativeReader:
+    KIND = "generative"
+
     def __init__(self, answers: dict[str, str]):
         self.answers, self.contexts = answers, []
 
-    def stream(self, *args):  # marks it as a generative reader
-        raise NotImplementedError
-
-    def answer_batch(self, questions, contexts):
+    def read(self, questions, contexts):
         self.contexts.extend(contexts)
-        return [self.answers[q] for q in questions]
+        return [{"answer": self.answers[q], "kind": "generated", "start": -1} for q in questions]
 
 
 class FakeExtractiveReader:
     """Answers with a fixed string, located in the context it is given (the span's start)."""
 
+    KIND = "extractive"
+
     def __init__(self, answers: dict[str, str]):
         self.answers = answers
 
-    def answer(self, questions, contexts):
+    def read(self, questions, contexts):
         out = []
         for q, c in zip(questions, contexts, strict=True):
             start = c.find(self.answers[q])
@@ -113,12 +114,12 @@ def test_pipeline_scores_count_retrieved_and_read_gold_passages():
         {"Where was Ilse Marten born?": "Kessel", "What does the bridge cross?": "river Lune",
          "Who mapped Lake Vorn?": "Ilse Marten"}), top_k=3, read_top=2)
     result = ob.evaluate_open_book(system, frame, [(1,), (2,), (0, 1)])
-    s = result["scores"]
+    s = result.scores
     # Gold retrieved (top 3): yes, yes, yes (1 is third); read (top 2): yes, yes, no.
     assert (s["gold_retrieved"], s["gold_read"]) == (100.0, pytest.approx(200 / 3))
     # Answers: exact; "river Lune" is exact after normalisation (the article); "" for the third.
-    assert s["exact_match"] == pytest.approx(200 / 3) and s["n"] == 3
-    assert result["predictions"]["source_id"].tolist() == [1, 2, -1]
+    assert s["exact_match"] == pytest.approx(200 / 3) and result.n == 3
+    assert result.predictions["source_id"].tolist() == [1, 2, -1]
 
 
 def test_bad_settings_and_an_empty_question_are_clear_errors():
@@ -137,18 +138,21 @@ def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tin
     from helpers import question_answering as qa
 
     model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
-    extractive = export_model(model, tokenizer, tmp_path / "ex", "t", [], info={"qa_settings": {
-        "max_length": 64, "stride": 16}})
+    extractive = qa.export_question_answering(model, tokenizer, tmp_path / "ex", "t",
+                                              settings={"max_length": 64, "stride": 16})
     kind, reader = ob.load_reader(extractive.tarball, unpack_to=tmp_path / "unpacked")
     assert kind == "extractive" and reader.settings["max_length"] == 64
 
     gen_model, gen_tok, gen_kind, _ = g.load_generative_model(str(tiny_llama_dir))
-    generative = g.export_generative(gen_model, gen_tok, tmp_path / "gen", "t", [],
+    generative = g.export_generative_qa(gen_model, gen_tok, tmp_path / "gen", "t", [],
                                      g.generative_settings("Answer.", 32, 4, gen_kind))
     kind, reader = ob.load_reader(generative.model_dir)
     assert kind == "generative" and reader.settings["max_new_tokens"] == 4
 
-    classifier = export_model(model, tokenizer, tmp_path / "cls", "t", [], info={"family": "classification"})
+    from helpers import classification as clf
+
+    student, student_tok = clf.build_student(str(tiny_model_dir), ["a", "b"])
+    classifier = clf.export_classification(student, student_tok, tmp_path / "cls", "t")
     with pytest.raises(ExportError, match="not a question-answering export.*family is classification"):
         ob.load_reader(classifier.model_dir)
     with pytest.raises(ExportError, match="READER_DIR: Export folder .* does not exist"):
@@ -156,8 +160,7 @@ def test_reader_exports_are_recognised_and_a_wrong_kind_is_refused(tmp_path, tin
     from helpers import context_relevance as R
 
     encoder = R.load_sentence_transformer(str(tiny_model_dir))
-    retriever = R.export_retriever(encoder, ["a passage.", "another."], tmp_path / "ret", "t",
-                                   info={"family": "context-relevance"})
+    retriever = R.export_context_relevance(encoder, ["a passage.", "another."], tmp_path / "ret", "t")
     with pytest.raises(ExportError, match="not a question-answering export.*family is context-relevance"):
         ob.load_reader(retriever.model_dir)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from helpers import question_answering as qa
-from helpers.core.export import export_model, reload_difference
+from helpers.core.evaluation import results_table
+from helpers.core.export import reload_difference
 from helpers.core.metrics import squad_scores
 from helpers.core.tasks import load_task
 from helpers.core.training import TrainConfig
@@ -58,15 +61,20 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
         assert c[p["start"] : p["end"]] == p["answer"] and 0 < p["probability"] <= 1
 
     result = qa.evaluate_model(model, tok, test, "yes", settings)
-    scores = result["scores"]
-    assert scores.loc["yes/no", "n"] == 1 and scores.loc["yes/no", "exact_match"] == 0.0  # gold "no"
-    assert scores.loc["span", "n"] == 3 and scores.loc["all", "n"] == 4
-    table = qa.results_table({"x": result})
+    groups = result.groups
+    assert groups["yes/no"]["n"] == 1 and groups["yes/no"]["exact_match"] == 0.0  # gold "no"
+    assert groups["span"]["n"] == 3 and groups["all"]["n"] == 4 and result.n == 4
+    table = results_table({"x": result}, decimals=2)
     assert list(table.columns) == ["exact_match", "f1", "span_exact_match", "span_f1", "yes_no_accuracy"]
-    assert qa.results_dict({"x": result})["x"]["all"]["n"] == 4.0
+    assert table.loc["x", "yes_no_accuracy"] == 0.0
+    assert result.scores["f1"] == groups["all"]["f1"] and result.as_dict()["groups"]["all"]["n"] == 4
 
-    paths = export_model(model, tok, tmp_path / "out", "tinyqa", history,
-                         info={"qa_settings": {**settings, "yes_no_answer": "yes"}})
+    paths = qa.export_question_answering(model, tok, tmp_path / "out", "tinyqa", history, settings, "yes")
+    info = json.loads((paths.model_dir / "export-info.json").read_text())
+    assert info["family"] == "question-answering" and info["task"] == "tinyqa"
+    assert info["qa_settings"] == {**settings, "yes_no_answer": "yes"}
+    with pytest.raises(ValueError, match=r"Unknown QA settings \['doc_stride'\]"):
+        qa.export_question_answering(model, tok, tmp_path / "bad", "x", settings={"doc_stride": 16})
     assert reload_difference(model, tok, paths.model_dir, ["q?"], auto_class=qa.auto_class()) < 1e-5
     answerer = qa.QuestionAnswerer.from_export(paths.tarball, unpack_to=tmp_path / "u")
     assert answerer.settings["max_length"] == 64 and answerer.yes_no_answer == "yes"

@@ -185,6 +185,26 @@ def read_export_info(folder: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
+def require_family(folder: str | Path, family: str, notebook: str) -> dict:
+    """``export-info.json`` of ``folder``, after checking that the export belongs to ``family``.
+
+    Every family's ``export_<family>()`` writes its name under ``"family"``; an export that names
+    another family is refused with a message naming the notebook whose output is wanted. An
+    export without the key (written before it existed) is accepted.
+
+    Raises:
+        ExportError: the export names another family.
+    """
+    info = read_export_info(folder)
+    found = info.get("family")
+    if found is not None and found != family:
+        raise ExportError(
+            f"{folder} is an export of the {found} family, not of {family}. Fix: point at the "
+            f"OUTPUT_DIR (or its model folder, or the tarball) of {notebook}."
+        )
+    return info
+
+
 def reload_difference(model, tokenizer, folder: str | Path, texts: list[str], auto_class=None) -> float:
     """Largest absolute logit difference between ``model`` and its export reloaded from disk.
 

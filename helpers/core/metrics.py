@@ -53,26 +53,9 @@ def classification_metrics(
     }
 
 
-def per_class_frame(metrics: dict) -> pd.DataFrame:
-    """The per-class part of :func:`classification_metrics` as a table."""
-    return pd.DataFrame(metrics["per_class"]).T[["precision", "recall", "f1", "support"]]
-
-
-def comparison_table(results: dict[str, dict], columns: Sequence[str] = ("accuracy", "macro_f1")):
-    """One row per model (``{name: metrics}``), the given metric columns, rounded to 4 places."""
-    return pd.DataFrame(
-        {name: {c: m[c] for c in columns} for name, m in results.items()}
-    ).T.astype(float).round(4)
-
-
-def confusion_frame(metrics: dict) -> pd.DataFrame:
-    """The confusion matrix with gold labels as rows and predictions as columns."""
-    labels = metrics["labels"]
-    return pd.DataFrame(
-        np.asarray(metrics["confusion"]),
-        index=pd.Index(labels, name="gold"),
-        columns=pd.Index(labels, name="predicted"),
-    )
+def per_class_frame(per_class: dict[str, dict]) -> pd.DataFrame:
+    """Per-class scores (an Evaluation's ``groups``) as a table: precision, recall, F1, support."""
+    return pd.DataFrame(per_class).T[["precision", "recall", "f1", "support"]]
 
 
 # Hand-written answers use typographic quotes and dashes; SQuAD's ASCII-only punctuation set would

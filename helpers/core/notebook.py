@@ -1,11 +1,16 @@
-"""Set-up shared by every notebook: quiet, papermill-friendly output and a versions line."""
+"""What every notebook shares: set-up (quiet, papermill-friendly output and a versions line), the run
+record that becomes ``metrics.json``, and headless execution with papermill."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
 from pathlib import Path
+
+from helpers.core.evaluation import plain
+from helpers.core.timing import peak_memory_mb
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 """The project's notebooks folder (``helpers`` is installed editable from the checkout)."""
@@ -72,3 +77,52 @@ def execute_notebook(name: str, output_path: str | Path, parameters: dict,
         cwd=str(NOTEBOOKS), execution_timeout=timeout, progress_bar=False,
     )
     return time.perf_counter() - start
+
+
+class RunRecord:
+    """What a notebook run measured, filled where each value is computed and saved once as ``metrics.json``.
+
+    Each notebook makes one after its parameters, adds values in the cell that computes them, and
+    saves it in its last cell; the tests and the benchmarks read the file. Every record holds the
+    ``notebook`` name, the timings of its stages under ``seconds`` (pass :attr:`seconds` to
+    :func:`helpers.core.timing.stage`) and the process's ``peak_memory_mb`` at the end.
+
+    Args:
+        output_dir: The run's ``OUTPUT_DIR``; the record goes to ``output_dir/metrics.json``.
+        notebook: The notebook's name, e.g. ``"classification-training"``.
+        **values: First values (the parameters worth keeping beside the results).
+
+    Example::
+
+        record = RunRecord(output_dir, "classification-training", model=MODEL)
+        with stage("teacher", record.seconds):
+            ...
+        record.add(results={"teacher": evaluation})  # an Evaluation is stored as its as_dict()
+        record.save()
+    """
+
+    def __init__(self, output_dir: str | Path, notebook: str, **values):
+        self.path = Path(output_dir) / "metrics.json"
+        self.values: dict = {"notebook": notebook}
+        self.seconds: dict[str, float] = {}
+        self.add(**values)
+
+    def add(self, **values) -> None:
+        """Record ``values`` (JSON-ready after :func:`helpers.core.evaluation.plain`: evaluations,
+        tables, paths and NumPy numbers are converted); a dict merges into a dict already there."""
+        for key, value in plain(values).items():
+            if isinstance(value, dict) and isinstance(self.values.get(key), dict):
+                self.values[key] = {**self.values[key], **value}
+            else:
+                self.values[key] = value
+
+    def __getitem__(self, key: str):
+        return self.values[key]
+
+    def save(self) -> dict:
+        """Write ``metrics.json`` (with ``seconds`` and ``peak_memory_mb``) and return what was written."""
+        record = {**self.values, "seconds": plain(self.seconds), "peak_memory_mb": round(peak_memory_mb())}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(record, indent=1), encoding="utf-8")
+        return record
+

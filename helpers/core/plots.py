@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from helpers.core.evaluation import Evaluation
 from helpers.core.export import training_logs_frame
 
 
@@ -57,15 +58,15 @@ def plot_confusion_matrix(
     return _save(fig, path)
 
 
-def plot_per_class_f1(results: dict[str, dict], path: str | Path | None = None):
-    """Grouped bars: per-class F1 of each model (``{model name: classification_metrics}``)."""
+def plot_per_class_f1(results: dict[str, Evaluation], path: str | Path | None = None):
+    """Grouped bars: per-class F1 of each model (``{model name: Evaluation}``, F1 from its ``groups``)."""
     names = list(results)
-    labels = list(next(iter(results.values()))["per_class"])
+    labels = list(next(iter(results.values())).groups)
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) + 2), 4))
     x = np.arange(len(labels))
     for k, name in enumerate(names):
-        f1 = [results[name]["per_class"][label]["f1"] for label in labels]
+        f1 = [results[name].groups[label]["f1"] for label in labels]
         ax.bar(x + k * width - 0.4 + width / 2, f1, width, label=name)
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
@@ -101,20 +102,21 @@ def plot_length_histogram(
     return _save(fig, path)
 
 
-def plot_score_distributions(evaluations: dict, path: str | Path | None = None):
+def plot_score_distributions(evaluations: dict[str, Evaluation], path: str | Path | None = None):
     """Histograms of question-passage scores: each question's gold passage vs its best wrong one.
 
     Args:
-        evaluations: ``{name: RetrievalEvaluation}`` (see ``context_relevance.evaluate_retriever``);
+        evaluations: ``{name: Evaluation}`` of ``context_relevance.evaluate_retriever``, whose
+            predictions hold ``positive_score`` and ``best_negative_score`` per question;
             one panel each. The further apart the two histograms, the better the retriever
             separates relevant from irrelevant passages.
     """
     fig, axes = plt.subplots(1, len(evaluations), figsize=(4.2 * len(evaluations), 3.3), sharey=True,
                              squeeze=False)
     for ax, (name, ev) in zip(axes[0], evaluations.items(), strict=True):
-        best_wrong = ev.table["best_negative_score"].dropna()
-        bins = np.linspace(min(ev.positive_scores.min(), best_wrong.min()), 1.0, 25)
-        ax.hist(ev.positive_scores, bins=bins, alpha=0.6, color="#55a868", label="gold passage")
+        gold, best_wrong = ev.predictions["positive_score"], ev.predictions["best_negative_score"].dropna()
+        bins = np.linspace(min(gold.min(), best_wrong.min()), 1.0, 25)
+        ax.hist(gold, bins=bins, alpha=0.6, color="#55a868", label="gold passage")
         ax.hist(best_wrong, bins=bins, alpha=0.6, color="#c44e52", label="best wrong passage")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("cosine similarity to the question")
