@@ -40,10 +40,9 @@ from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
 from helpers.core.models import describe_failure, resolve_model
 from helpers.core.onnx import ENCODER, VARIANTS
-from helpers.core.text import YES_NO
+from helpers.core.text import YES_NO, split_paragraphs, split_sentences
 from helpers.core.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
-from helpers.synthetic_questions import split_paragraphs, split_sentences
 
 NEGATIVE_KINDS = ("easy", "hard", "both", "none")
 INDEX_FILES = ("index.faiss", "passages.json", "index-info.json")

@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+from helpers.core.text import split_paragraphs, split_sentences
 from helpers.synthetic_questions import (
     COLUMNS,
     Candidate,
@@ -16,8 +17,6 @@ from helpers.synthetic_questions import (
     generate_questions,
     normalise_question,
     question_rejection_reason,
-    split_paragraphs,
-    split_sentences,
 )
 from tests.conftest import REPO
 

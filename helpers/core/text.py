@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 YES_NO = {"yes", "no"}
 """Answers a span model cannot point at: they are answered apart (see ``question_answering.YesNoPrior``)."""
@@ -19,3 +20,217 @@ def is_yes_no_question(question: str) -> bool:
     questions are answered apart: see ``question_answering.YesNoPrior``.
     """
     return bool(YES_NO_START.match(question))
+
+
+# ---------------------------------------------------------------------------------------
+# Paragraphs and sentences
+# ---------------------------------------------------------------------------------------
+
+# The word lists below serve the splitters; the synthetic question writer shares them
+# (helpers.synthetic_questions.lexicon adds its own on top).
+
+# A period after these never ends a sentence ("St. James's Gate", "No. 8", "Mr. Darcy").
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "st", "prof", "sen", "gen", "col", "lt", "capt", "sgt", "rev",
+    "hon", "gov", "mt", "ft", "no", "nos", "vol", "vs", "approx", "ca", "cf", "fig", "pp", "op",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+}
+# These end sentences often enough ("... Apple Inc. The company ...") that the next word decides.
+_AMBIGUOUS_ABBREVIATIONS = {"co", "inc", "ltd", "corp", "bros", "jr", "sr", "etc"}
+
+# Words that open a new sentence; after an ambiguous abbreviation they mean the sentence ended.
+SENTENCE_STARTERS = {
+    "the", "a", "an", "he", "she", "it", "they", "we", "i", "his", "her", "its", "their", "this",
+    "these", "those", "there", "in", "on", "at", "after", "before", "during", "from", "by",
+    "since", "when", "while", "although", "however", "as", "for", "with", "despite", "today",
+    "later", "both", "each", "some", "many", "most", "all", "one", "two", "our", "my", "few",
+    "several", "another", "other", "such", "contrary",
+}
+
+STOPWORDS = {
+    "a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "from", "by",
+    "for", "with", "into", "onto", "as", "than", "that", "this", "these", "those", "it", "its",
+    "he", "she", "they", "we", "i", "you", "him", "her", "his", "them", "their", "our", "my",
+    "your", "was", "is", "were", "are", "be", "been", "being", "had", "has", "have", "do",
+    "does", "did", "will", "would", "can", "could", "may", "might", "must", "shall", "should",
+    "which", "who", "whom", "whose", "what", "where", "when", "why", "how", "there", "here",
+    "not", "no", "so", "if", "then", "also", "about", "after", "before", "during", "until",
+    "since", "while", "over", "under", "between", "through", "near", "up", "down", "out", "off",
+    "some", "all", "each", "both", "many", "most", "such", "only", "other", "another", "any",
+    "like", "despite", "although", "though", "because", "around", "among", "against", "upon",
+    "within", "without", "following", "today", "later", "once", "one",
+}
+
+# Lowercase particles allowed inside a name: "Nicholas of Verdun", "Wernher von Braun".
+NAME_PARTICLES = {
+    "of", "de", "van", "von", "der", "den", "del", "della", "di", "da", "du", "la", "le", "the",
+    "y", "dos", "das", "do", "bin", "ibn", "al", "&", "dei", "degli", "delle", "des", "zu", "ter", "ten",
+}
+
+AUX_INVERT = {
+    "was", "is", "were", "are", "can", "could", "will", "would", "should", "may", "might",
+    "must",
+}
+HAVE = {"had": "did", "has": "does", "have": "do"}
+AUX_ALL = AUX_INVERT | set(HAVE) | {"be", "been", "being"}
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One titled paragraph of a context.
+
+    Attributes:
+        title: The title without its colon; empty when the paragraph has none.
+        title_start: Offset of the title (equal to ``start`` when there is none).
+        start: Offset of the paragraph text after ``"Title: "``.
+        end: Offset just past the paragraph text.
+    """
+
+    title: str
+    title_start: int
+    start: int
+    end: int
+
+
+def _is_nonfinal_period(word: str, next_word: str) -> bool:
+    """Whether the period closing ``word`` belongs to an abbreviation rather than ending a sentence."""
+    bare = word.lstrip("(\"'‘“")[:-1]
+    low = bare.lower()
+    if low == "no" and next_word[:1].isdigit():
+        return True
+    if low in _ABBREVIATIONS and low != "no":
+        return True
+    if len(bare) == 1 and bare.isalpha() and bare.isupper():
+        return True  # an initial: "J. R. R. Tolkien"
+    if re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", bare) or low in _AMBIGUOUS_ABBREVIATIONS:
+        # "A.C. Milan" continues, "the U.S. In 1990 ..." does not.
+        return next_word.lower() not in SENTENCE_STARTERS
+    return False
+
+
+def _is_title_token_ok(tok: str) -> bool:
+    core = tok.strip("()\"'‘’“”,")
+    if not core.endswith("."):
+        return not tok.endswith(("?", "!"))
+    bare = core[:-1]
+    return (
+        len(bare) == 1
+        or bare.lower() in _ABBREVIATIONS
+        or bare.lower() in _AMBIGUOUS_ABBREVIATIONS
+        or re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", bare) is not None
+    )
+
+
+def _valid_title(title: str) -> bool:
+    """Whether ``title`` (the text before a colon) looks like a paragraph title, not a clause."""
+    title = title.strip()
+    if not title or not (title[0].isupper() or title[0].isdigit()):
+        return False
+    tokens = title.split()
+    if len(tokens) > 12:
+        return False
+    lowercase_content = 0
+    depth = 0
+    for tok in tokens:
+        if tok.startswith("("):
+            depth += 1
+        core = tok.strip("()\"'‘’“”,").lower()
+        if depth == 0:
+            if core in AUX_ALL or not _is_title_token_ok(tok):
+                return False
+            if tok[0].islower() and core not in STOPWORDS and core not in NAME_PARTICLES:
+                lowercase_content += 1
+        if tok.endswith(")"):
+            depth = max(0, depth - 1)
+    # "Blue whale", "Ein deutsches Requiem" pass; "The reasons were simple" does not.
+    return lowercase_content <= 2
+
+
+_BOUNDARY_RE = re.compile(r"[.!?][\"'’”)\]]*\s+")
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """Split a context into its ``Title: text`` paragraphs.
+
+    A title is a short phrase at the start of the text or right after a sentence end,
+    followed by a colon and a capitalised word. When several sentence ends precede the
+    colon, the earliest one that still gives a plausible title wins, so a title with
+    initials ("J. L. B. Smith:") is kept whole. Text without titles is one paragraph.
+
+    Args:
+        text: The context.
+
+    Returns:
+        The paragraphs in order; their ``start:end`` ranges never include a title.
+    """
+    starts = [0] + [m.end() for m in _BOUNDARY_RE.finditer(text)]
+    titles: list[tuple[int, int, int]] = []  # (title_start, colon, body_start)
+    floor = 0
+    for m in re.finditer(r":\s+", text):
+        colon, body = m.start(), m.end()
+        if body >= len(text) or not (text[body].isupper() or text[body].isdigit() or text[body] in "\"'‘“"):
+            continue
+        for s in starts:
+            if s < floor or s >= colon or colon - s > 120:
+                continue
+            if _valid_title(text[s:colon]):
+                titles.append((s, colon, body))
+                floor = body
+                break
+    if not titles:
+        stripped = text.rstrip()
+        lead = len(text) - len(text.lstrip())
+        return [Paragraph("", lead, lead, len(stripped))] if stripped else []
+    paragraphs = []
+    if text[: titles[0][0]].strip():
+        lead = len(text) - len(text.lstrip())
+        paragraphs.append(Paragraph("", lead, lead, len(text[: titles[0][0]].rstrip())))
+    for i, (ts, colon, body) in enumerate(titles):
+        end = titles[i + 1][0] if i + 1 < len(titles) else len(text)
+        end = len(text[:end].rstrip())
+        paragraphs.append(Paragraph(text[ts:colon].strip(), ts, body, max(end, body)))
+    return paragraphs
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cur = start
+    for m in _BOUNDARY_RE.finditer(text, start, end):
+        nxt = text[m.end() : end]
+        first = nxt.lstrip("\"'‘“(")[:1]
+        if not first or not (first.isupper() or first.isdigit()):
+            continue
+        if text[m.start()] == ".":
+            word = text[max(text.rfind(" ", start, m.start()), start - 1) + 1 : m.start() + 1]
+            next_word = re.match(r"[\w'’.-]*", nxt.lstrip("\"'‘“(")).group()
+            if _is_nonfinal_period(word, next_word):
+                continue
+        sent_end = m.end() - len(m.group()) + len(m.group().rstrip())
+        if text[cur:sent_end].strip():
+            spans.append((cur, sent_end))
+        cur = m.end()
+    tail_end = len(text[:end].rstrip())
+    if cur < tail_end and text[cur:tail_end].strip():
+        spans.append((cur, tail_end))
+    return spans
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``.
+
+    Periods after abbreviations ("Mr.", "St.", "No. 8"), initials ("J. R. R. Tolkien") and
+    inside numbers ("3.5") do not end a sentence; a dotted acronym ("U.S.") ends one only
+    when a typical sentence opener follows. Paragraph titles (see :func:`split_paragraphs`)
+    are left out, so ``"... cathedral. Jane Austen: Jane Austen was born ..."`` gives a
+    sentence starting at ``"Jane Austen was born"``.
+
+    Args:
+        text: Any text; typically a two-paragraph context.
+
+    Returns:
+        ``(start, end)`` pairs with ``text[start:end]`` the sentence, end punctuation included.
+    """
+    spans = []
+    for para in split_paragraphs(text):
+        spans.extend(sentence_spans(text, para.start, para.end))
+    return spans
