@@ -169,7 +169,7 @@ def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
     """Character spans that cut a document into passages of at most ``max_words`` words.
 
     Passages never cross a paragraph (a blank line, or a ``Title: text`` paragraph as
-    :func:`helpers.synthetic_questions.split_paragraphs` finds them) and end at sentence ends: whole
+    :func:`helpers.core.text.split_paragraphs` finds them) and end at sentence ends: whole
     sentences are packed into a passage while they fit. A single sentence longer than
     ``max_words`` is a passage of its own, never cut mid-sentence. The spans cover the text
     (titles included) but leave out white space between passages.
