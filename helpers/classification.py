@@ -38,6 +38,13 @@ from helpers.core.training import (
 )
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
 
+__all__ = [
+    "FAMILY", "FewShotTeacher", "select_pseudo_labels", "build_student", "train_classifier",
+    "predict_proba", "softmax", "evaluate_predictions", "evaluate_classifier", "evaluate_teacher",
+    "token_length_report", "TextClassifier", "CsvScoring", "export_classification", "variant_adapter",
+    "export_classifier_variants"
+]
+
 FAMILY = "classification"
 """The family's name: its notebooks are ``classification-*.ipynb``; its exports say so in export-info.json."""
 

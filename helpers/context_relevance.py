@@ -44,6 +44,15 @@ from helpers.core.text import YES_NO, split_paragraphs, split_sentences
 from helpers.core.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
 
+__all__ = [
+    "NEGATIVE_KINDS", "INDEX_FILES", "FAMILY", "ENCODER_DIR", "RETRIEVER_DIR", "RetrievalInputError",
+    "Collection", "training_pairs", "negative_candidates", "split_passages", "build_collection",
+    "normalize_rows", "embed_texts", "VectorIndex", "contains_answer", "mine_negatives", "training_frame",
+    "gold_passages", "gold_sets", "gold_ranks", "retrieval_metrics", "evaluate_retriever",
+    "load_sentence_transformer", "train_bi_encoder", "Retriever", "export_context_relevance",
+    "locate_retriever", "load_retriever", "variant_adapter", "export_retriever_variants"
+]
+
 NEGATIVE_KINDS = ("easy", "hard", "both", "none")
 INDEX_FILES = ("index.faiss", "passages.json", "index-info.json")
 FAMILY = "context-relevance"

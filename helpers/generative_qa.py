@@ -1,10 +1,11 @@
 """Generative question answering: prompts, training examples and batched greedy generation.
 
-The contract (design §6): the prompt is the model's chat template with the task description as
-the system message and the context plus question as the user message, ending in the generation
-prompt; the target is the answer followed by the end-of-turn token the template writes after an
-assistant message. Labels are -100 over the prompt tokens *by position*, because SmolLM2's pad id
-equals its end-of-turn id and masking by id would also hide the token that teaches it to stop.
+The contract (the README's "How generative question answering works"): the prompt is the model's
+chat template with the task description as the system message and the context plus question as the
+user message, ending in the generation prompt; the target is the answer followed by the end-of-turn
+token the template writes after an assistant message. Labels are -100 over the prompt tokens *by
+position*, because SmolLM2's pad id equals its end-of-turn id and masking by id would also hide the
+token that teaches it to stop.
 
 Prompts are strings that already carry their special tokens (the chat template writes them), so
 they are always tokenised with ``add_special_tokens=False``.
@@ -42,6 +43,18 @@ from helpers.core.metrics import exact_match, normalize_answer, rouge_l, token_f
 from helpers.core.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
 from helpers.core.streaming import stream_csv
 from helpers.core.training import run_trainer
+
+__all__ = [
+    "IGNORE_INDEX", "PLAIN_FORMAT", "GENERATIVE_EXAMPLES", "DECODER", "ENCODER_DECODER", "KINDS",
+    "encode_prompt", "truncate_context", "build_prompt", "end_of_turn_id", "answer_token_ids",
+    "build_training_example", "answer_lengths", "filter_by_answer_length", "collate_for_training",
+    "stop_ids", "decode_until_stop", "model_kind", "generate_answers", "StreamResult", "stream_answer",
+    "check_generative_model", "load_generative_model", "is_quantized", "merge_adapters", "build_prompts",
+    "build_training_examples", "context_lengths", "answers_cut_off", "length_report", "train_generative",
+    "score_predictions", "evaluate_generative", "summarize_scores", "SCORE_COLUMNS", "scored_evaluation",
+    "FAMILY", "SETTINGS_KEY", "generative_settings", "set_generation_config", "export_difference",
+    "GenerativeAnswerer", "generation_speed", "export_generative_qa"
+]
 
 IGNORE_INDEX = -100
 """Label value the loss ignores (``torch.nn.CrossEntropyLoss``'s default ``ignore_index``)."""

@@ -30,6 +30,11 @@ from helpers.core.streaming import stream_csv
 from helpers.generative_qa import GenerativeAnswerer
 from helpers.question_answering import QuestionAnswerer
 
+__all__ = [
+    "EXTRACTIVE", "GENERATIVE", "READERS", "SEPARATOR", "reader_kind", "load_reader", "reader_backend",
+    "OpenBookAnswer", "OpenBookQA", "evaluate_open_book", "latency_split"
+]
+
 EXTRACTIVE, GENERATIVE = QuestionAnswerer.KIND, GenerativeAnswerer.KIND
 READERS = {question_answering.FAMILY: (EXTRACTIVE, question_answering.SETTINGS_KEY),
            generative_qa.FAMILY: (GENERATIVE, generative_qa.SETTINGS_KEY)}

@@ -1,6 +1,6 @@
 """Extractive question answering: answer location, window features, span post-processing.
 
-The contract (design notes §5), in short:
+The contract (the README's "How extractive question answering works"), in short:
 
 - (question, context) pairs are tokenised with truncation of the *context only*, into windows
   of at most ``max_length`` tokens that overlap by ``stride`` tokens. ``stride`` has the fast
@@ -39,6 +39,15 @@ from helpers.core.tasks import Task
 from helpers.core.text import YES_NO, is_yes_no_question
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+
+__all__ = [
+    "FAMILY", "SETTINGS_KEY", "SETTINGS", "QAInputError", "locate_answer", "locate_answers",
+    "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
+    "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers",
+    "QuestionAnswerer", "auto_class", "answer_status_table", "window_report", "evaluate_answers",
+    "evaluate_model", "frame_from_squad_records", "load_hub_task", "export_question_answering",
+    "variant_adapter", "export_qa_variants"
+]
 
 FAMILY = "question-answering"
 """The family's name: its notebooks are ``question-answering-*.ipynb``; its exports say so."""

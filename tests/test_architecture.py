@@ -36,3 +36,10 @@ def test_no_module_imports_another_modules_private_names():
 def test_the_private_name_check_sees_a_private_import():
     source = "from helpers.core.export import load_export, _secret\nfrom pandas import _libs\n"
     assert private_imports(source) == ["helpers.core.export._secret"]
+def test_every_family_module_says_what_is_public():
+    for name in ("classification", "question_answering", "generative_qa", "context_relevance", "open_book_qa",
+                 "synthetic_questions"):
+        module = __import__(f"helpers.{name}", fromlist=["__all__"])
+        assert module.__all__, name
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert missing == [], f"helpers.{name}.__all__ names what it lacks: {missing}"

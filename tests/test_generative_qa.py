@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import generative_qa as g
 from helpers.core import models
-from helpers.core.metrics import generative_scores, rouge_l
+from helpers.core.metrics import rouge_l
 from helpers.core.models import DEFAULT_GENERATIVE, ModelNotFoundError, gguf_cache_dir, resolve_model
 from helpers.generative_qa import (
     IGNORE_INDEX,
@@ -298,12 +299,16 @@ def test_rouge_l_against_hand_computed_values():
         200 / 3)
 
 
-def test_generative_scores_combine_em_f1_and_rouge_l():
-    scores = generative_scores(["Paris", "the cat sat on the mat"], ["paris", "cat is on mat"])
+def test_scores_of_generated_answers_combine_em_f1_and_rouge_l():
+    frame = pd.DataFrame({"question": ["Capital?", "Where?"], "answer": ["paris", "cat is on mat"]})
+    scored = g.score_predictions(frame, ["Paris", "the cat sat on the mat"])
     # F1 of the second pair: overlap {cat, on, mat} = 3, P = R = 3/4.
-    assert scores == pytest.approx({"exact_match": 50.0, "f1": 87.5, "rouge_l": 87.5, "n": 2})
-    with pytest.raises(ValueError, match="2 gold answers but 1 predictions"):
-        generative_scores(["a"], ["a", "b"])
+    summary = g.summarize_scores(scored)
+    assert {k: summary[k] for k in ("exact_match", "f1", "rouge_l", "n")} == pytest.approx(
+        {"exact_match": 50.0, "f1": 87.5, "rouge_l": 87.5, "n": 2})
+    assert summary["answer_words"] == 3.5 and summary["yes_no_n"] == 0
+    with pytest.raises(ValueError, match="no examples"):
+        g.summarize_scores(scored.head(0))
 
 
 # --- the real model (de-quantises the GGUF once, then reloads the cache) ---------------------------

@@ -50,3 +50,9 @@ def test_run_record_keeps_what_each_cell_adds_and_saves_it_once(tmp_path):
     assert saved["results"] == {"teacher": teacher}
     assert saved["variants"] == [{"backend": "onnx", "mb": 1.5}]
     assert list(saved["seconds"]) == ["teacher"] and saved["peak_memory_mb"] > 50
+
+
+def test_notebooks_folder_is_the_projects():
+    from helpers.core.notebook import NOTEBOOKS
+
+    assert (NOTEBOOKS / "classification-training.ipynb").is_file()

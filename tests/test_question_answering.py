@@ -1,4 +1,5 @@
-"""Extractive QA preprocessing and post-processing: every edge case of design §5.
+"""Extractive QA preprocessing and post-processing: every edge case of its contract (the README's
+"How extractive question answering works").
 
 Runs on the real fast tokenizer of the packaged MiniLM (uncased WordPiece, [CLS] q [SEP] c [SEP])
 and on hand-made tokenizers without CLS, with hand-made contexts.

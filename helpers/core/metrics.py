@@ -238,18 +238,3 @@ def rouge_l(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) ->
             raise ValueError(f"example {i} has an empty list of gold answers")
         scores.append(max(scorer.score(a, prediction)["rougeL"].fmeasure for a in answers))
     return 100.0 * float(np.mean(scores))
-
-
-def generative_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> dict:
-    """Exact match, token F1 and ROUGE-L of generated answers, each as a percentage.
-
-    Returns:
-        ``{"exact_match", "f1", "rouge_l", "n"}`` (see :func:`squad_scores` and :func:`rouge_l`).
-    """
-    squad = squad_scores(predictions, golds)
-    return {
-        "exact_match": squad["exact_match"],
-        "f1": squad["f1"],
-        "rouge_l": rouge_l(predictions, golds),
-        "n": squad["n"],
-    }

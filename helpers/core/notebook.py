@@ -12,7 +12,7 @@ from pathlib import Path
 from helpers.core.evaluation import plain
 from helpers.core.timing import peak_memory_mb
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 """The project's notebooks folder (``helpers`` is installed editable from the checkout)."""
 
 

@@ -136,7 +136,8 @@ def load_task(data_dir: str | Path, kind: str = "classification") -> Task:
         also issued with :func:`warnings.warn`.
 
     Raises:
-        TaskDataError: with the file, row and fix, for any problem listed in the design notes.
+        TaskDataError: with the file, row and fix, for any problem listed in the README's "Bring your
+            own data".
     """
     if kind not in COLUMNS:
         raise ValueError(f"kind must be one of {sorted(COLUMNS)}, not {kind!r}")
