@@ -124,6 +124,38 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert np.abs(scored["onnx"]["confidence"] - scored["pytorch"]["confidence"]).max() < 1e-4
 
 
+# A toy task a 2-layer random model can learn: each class has a marker word in every text.
+SEPARABLE_WORDS = {"weather": "rain", "cooking": "oven", "sport": "goal"}
+SEPARABLE_FILLERS = ["today", "again", "near the town", "this week", "after lunch", "for everyone",
+                     "by the river", "at last", "in spring", "once more"]
+
+
+def separable_rows(n_per_class: int, offset: int = 0) -> list[list[str]]:
+    return [[f"{word} {SEPARABLE_FILLERS[(i + offset) % len(SEPARABLE_FILLERS)]}", label]
+            for i in range(n_per_class) for label, word in SEPARABLE_WORDS.items()]
+
+
+@pytest.mark.notebook
+def test_classification_notebook_students_learn_a_separable_task_and_the_untrained_one_does_not(
+        tiny_model_dir, tmp_path):
+    from tests.conftest import make_classification_task
+
+    task = make_classification_task(tmp_path / "data-separable", train=separable_rows(4),
+                                    test=separable_rows(4, offset=4),
+                                    unstructured=[f"more {r[0]}" for r in separable_rows(3, offset=7)])
+    out = tmp_path / "out"
+    run_notebook("classification-training.ipynb", tmp_path, DATA_DIR=str(task), MODEL=str(tiny_model_dir),
+                 TEACHER_MODEL=str(tiny_model_dir), EPOCHS=1, MIN_STEPS=60, MAX_STEPS=60, BATCH_SIZE=4,
+                 LEARNING_RATE=3e-3, MAX_LENGTH=16, EXPORT_ONNX=False, OUTPUT_DIR=str(out))
+    m = json.loads((out / "metrics.json").read_text())
+    accuracy = {name: r["scores"]["accuracy"] for name, r in m["results"].items()}
+    # Chance is 1/3 on 12 balanced test texts. The seeded untrained head does not get past it by a
+    # margin; both trained students find the marker words.
+    assert accuracy["student-base"] <= 0.5, accuracy
+    assert accuracy["student-labelled"] >= 0.9 and accuracy["student-distilled"] >= 0.9, accuracy
+    assert m["results"]["student-distilled"]["groups"]["sport"]["support"] == 4
+
+
 @pytest.mark.notebook
 def test_training_notebook_stops_with_a_clear_error_on_a_missing_data_dir(tmp_path):
     import papermill
