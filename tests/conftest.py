@@ -209,3 +209,15 @@ def make_qa_task(folder: Path) -> Path:
 @pytest.fixture
 def tiny_qa_task(tmp_path) -> Path:
     return make_qa_task(tmp_path / "data-tinyqa")
+
+
+NOTEBOOK_TIMEOUT = 1800  # seconds per cell (a hang fails; a slow shared machine does not)
+
+
+def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
+    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.core.notebook.execute_notebook`)."""
+    from helpers.core.notebook import execute_notebook
+
+    executed = out_dir / f"executed-{name}"
+    execute_notebook(name, executed, parameters, timeout=NOTEBOOK_TIMEOUT)
+    return executed
