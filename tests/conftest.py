@@ -20,6 +20,19 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
+class FakeClock:
+    """Stands in for ``time.perf_counter``: time moves only when a fake timed function says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, ms: float) -> None:
+        self.now += ms / 1000
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -209,3 +222,15 @@ def make_qa_task(folder: Path) -> Path:
 @pytest.fixture
 def tiny_qa_task(tmp_path) -> Path:
     return make_qa_task(tmp_path / "data-tinyqa")
+
+
+NOTEBOOK_TIMEOUT = 1800  # seconds per cell (a hang fails; a slow shared machine does not)
+
+
+def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
+    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.core.notebook.execute_notebook`)."""
+    from helpers.core.notebook import execute_notebook
+
+    executed = out_dir / f"executed-{name}"
+    execute_notebook(name, executed, parameters, timeout=NOTEBOOK_TIMEOUT)
+    return executed

@@ -1,12 +1,18 @@
-"""The package's shape: the import-linter contracts hold, and no module uses another's private names."""
+"""The package's shape: the import-linter contracts hold, and no module uses another's private names.
+
+The tests' shape too: shared test code lives in ``conftest``; a test module is collected by pytest,
+never imported by another one (which would run its module-level code and tie the two files together).
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 
 from tests.conftest import REPO
 
 HELPERS = REPO / "helpers"
+TESTS = REPO / "tests"
 
 
 def test_the_import_contracts_hold(capsys):
@@ -43,3 +49,27 @@ def test_every_family_module_says_what_is_public():
         assert module.__all__, name
         missing = [n for n in module.__all__ if not hasattr(module, n)]
         assert missing == [], f"helpers.{name}.__all__ names what it lacks: {missing}"
+
+
+def imported_test_modules(source: str) -> list[str]:
+    """The test modules (``test_*``, in ``tests`` or beside) that ``source`` imports."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            names += [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+    return sorted({n for n in names if re.fullmatch(r"(tests\.)?test_\w+", n)})
+
+
+def test_no_test_module_imports_another_test_module():
+    offenders = {p.name: hits for p in sorted(TESTS.glob("*.py"))
+                 if (hits := imported_test_modules(p.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+def test_the_test_import_check_sees_every_form():
+    source = ("from tests.test_notebooks import run_notebook\nfrom tests import test_slow\n"
+              "import tests.test_export\nfrom .test_models import x\nfrom tests.conftest import REPO\n")
+    assert imported_test_modules(source) == ["test_models", "tests.test_export", "tests.test_notebooks",
+                                             "tests.test_slow"]

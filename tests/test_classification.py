@@ -43,20 +43,33 @@ def test_sentence_encoder_keeps_order_and_normalises(tiny_model_dir):
 
 
 def test_teacher_learns_from_examples_and_descriptions():
+    # x and y have three examples each; z has none and is reachable only through its description.
     table = {
-        "x1": [1, 0], "x2": [0.9, 0.1], "x3": [0.8, 0.0],
-        "y1": [0, 1], "y2": [0.1, 0.9], "y3": [0.0, 0.8],
-        "desc x": [1, 0.1], "desc y": [0.1, 1], "new x": [0.7, 0.2], "new y": [0.2, 0.7],
+        "x1": [1, 0, 0], "x2": [0.9, 0.1, 0], "x3": [0.8, 0, 0.1],
+        "y1": [0, 1, 0], "y2": [0.1, 0.9, 0], "y3": [0, 0.8, 0.1],
+        "desc x": [1, 0.1, 0], "desc y": [0.1, 1, 0], "desc z": [0, 0.1, 1],
+        "new x": [0.7, 0.2, 0.1], "new y": [0.2, 0.7, 0.1], "new z": [0.1, 0.1, 0.7],
     }
-    teacher = FakeEncoder(table)
-    t = FewShotTeacher(teacher, ["x", "y"], c_grid=(1.0, 10.0)).fit(
-        ["x1", "x2", "x3", "y1", "y2", "y3"], ["x", "x", "x", "y", "y", "y"],
-        {"x": "desc x", "y": "desc y"},
-    )
-    assert t.c_ in (1.0, 10.0) and set(t.cv_scores_) == {1.0, 10.0}
-    probs = t.predict_proba(["new x", "new y"])
-    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)
-    assert t.predict(["new x", "new y"]) == ["x", "y"]
+    texts, labels = ["x1", "x2", "x3", "y1", "y2", "y3"], ["x", "x", "x", "y", "y", "y"]
+
+    def fit(descriptions):
+        return FewShotTeacher(FakeEncoder(table), ["x", "y", "z"], c_grid=(1.0, 10.0)).fit(
+            texts, labels, descriptions)
+
+    # The dict's order is not the labels' order: each description must reach its own class.
+    t = fit({"z": "desc z", "x": "desc x", "y": "desc y"})
+    # Both values of C separate the examples of every fold: a tie, which goes to the smaller C.
+    assert t.cv_scores_ == {1.0: 1.0, 10.0: 1.0} and t.c_ == 1.0
+    probs = t.predict_proba(["new x", "new y", "new z"])
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1)
+    assert t.predict(["new x", "new y", "new z"]) == ["x", "y", "z"]
+    # Swap the descriptions of x and z: z's anchor now sits among the x examples and x's in z's
+    # corner, so the text near "desc z" goes to x.
+    swapped = fit({"x": "desc z", "y": "desc y", "z": "desc x"})
+    assert swapped.predict(["new y", "new z"]) == ["y", "x"]
+    # Without its description z is never predicted: it has no training point at all.
+    without = fit({"x": "desc x", "y": "desc y"})
+    assert without.predict(["new z"]) != ["z"] and (without.predict_proba(list(table))[:, 2] == 0).all()
 
 
 def test_teacher_without_enough_examples_for_cv_uses_default_c():
@@ -88,6 +101,29 @@ def test_select_pseudo_labels_ties_are_deterministic():
     probs = np.tile([[0.6, 0.4]], (5, 1))
     kept = select_pseudo_labels(list("abcde"), probs, ["x", "y"], keep_fraction=0.8)
     assert kept["text"].tolist() == ["a", "b"]  # k = 2, ties kept in original order
+    assert kept["label"].tolist() == ["x", "x"] and kept["source_row"].tolist() == [0, 1]
+
+
+def test_select_pseudo_labels_ties_go_to_the_earlier_row_after_higher_confidence():
+    # Columns in the order ["y", "x"]: the kept rows come class by class in that order.
+    conf = {0: ("x", 0.6), 1: ("y", 0.7), 2: ("x", 0.9), 3: ("x", 0.6), 4: ("y", 0.7),
+            5: ("x", 0.6), 6: ("y", 0.8), 7: ("x", 0.6), 8: ("y", 0.7), 9: ("x", 0.9)}
+    probs = np.array([[c, 1 - c] if label == "y" else [1 - c, c] for label, c in conf.values()])
+    kept = select_pseudo_labels([f"t{i}" for i in conf], probs, ["y", "x"], keep_fraction=0.6)
+    # k = round(0.6 * 10 / 2) = 3 per class. y: t6 (0.8), then t1, t4, t8 tie at 0.7 -> t1, t4.
+    # x: t2 and t9 tie at 0.9 -> t2, t9; then t0, t3, t5, t7 tie at 0.6 -> t0.
+    assert list(kept.itertuples(index=False, name=None)) == [
+        ("t6", "y", 0.8, 6), ("t1", "y", 0.7, 1), ("t4", "y", 0.7, 4),
+        ("t2", "x", 0.9, 2), ("t9", "x", 0.9, 9), ("t0", "x", 0.6, 0)]
+    # Sixty rows, every third more confident: enough for an unstable sort to shuffle the ties.
+    probs = np.array([[0.8, 0.2] if i % 3 == 0 else [0.6, 0.4] for i in range(60)])
+    kept = select_pseudo_labels([f"r{i}" for i in range(60)], probs, ["x", "y"], keep_fraction=1.0)
+    # k = 30: the twenty 0.8 rows (0, 3, ..., 57) in row order, then the first ten 0.6 rows.
+    expected = list(range(0, 60, 3)) + [i for i in range(60) if i % 3][:10]
+    assert kept["source_row"].tolist() == expected and set(kept["label"]) == {"x"}
+    for _ in range(2):
+        pd.testing.assert_frame_equal(select_pseudo_labels(
+            [f"r{i}" for i in range(60)], probs, ["x", "y"], keep_fraction=1.0), kept)
 
 
 def test_select_pseudo_labels_rejects_bad_shapes():

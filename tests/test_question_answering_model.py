@@ -84,7 +84,8 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
     assert answerer.answer(["Is Dorrow a town?"], [task.train["context"][2]])[0]["kind"] == "yes/no"
     top = answerer.answer_one(spans["question"].iloc[0], spans["context"].iloc[0], top_k=3)
     assert list(top.columns) == ["answer", "probability", "score", "start", "end"]
-    assert len(top) <= 3 and top["probability"].is_monotonic_decreasing
+    assert len(top) == 3 and top["probability"].is_monotonic_decreasing
+    assert top["answer"].iloc[0] == again[0]["answer"]  # the best of the three is the answer
 
     # A CSV answered in chunks of 3 gives what answering it whole gives, with running scores.
     out = answerer.answer_csv(tiny_qa_task / "train.csv", tmp_path / "answered.csv", chunk_size=3,

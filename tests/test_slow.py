@@ -12,8 +12,7 @@ import json
 import pytest
 
 from helpers.core.tasks import load_task
-from tests.conftest import MINILM, REPO
-from tests.test_notebooks import run_notebook
+from tests.conftest import MINILM, REPO, run_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -272,9 +272,9 @@ def test_each_filter_has_a_reason():
     assert question_rejection_reason("Who " + "very " * 30 + "long?", "Melville", sentence) == "too_long"
     leaked = question_rejection_reason("When was Melville born in 1819?", "1819", sentence)
     assert leaked == "answer_in_question"
-    assert question_rejection_reason("Herman Melville was born in 1819?", "1819", sentence) in (
-        "answer_in_question", "same_as_sentence",
-    )
+    # Both a leak and a copy of the sentence: the leak is checked first, so it is the reason given.
+    both = question_rejection_reason("Herman Melville was born in 1819?", "1819", sentence)
+    assert both == "answer_in_question"
     copied = question_rejection_reason("Herman Melville was born in 1819?", "Boston", sentence)
     assert copied == "same_as_sentence"
     assert question_rejection_reason(good, "the", sentence) == "trivial_answer"
