@@ -90,10 +90,10 @@ class TimedReader(FakeExtractiveReader):
         super().__init__(answers)
         self.clock, self.ms = clock, ms
 
-    def answer(self, questions, contexts):
+    def read(self, questions, contexts):
         for q in questions:
             self.clock.advance(self.ms[q])
-        return super().answer(questions, contexts)
+        return super().read(questions, contexts)
 
 
 def test_each_answer_carries_its_share_of_the_batch_times(monkeypatch):
