@@ -163,8 +163,9 @@ def select_pseudo_labels(
         min_confidence: Lowest probability a kept label may have.
 
     Returns:
-        A frame with ``text``, ``label``, ``confidence``, sorted by label then confidence
-        (descending), ties broken by the text's original position.
+        A frame with ``text``, ``label``, ``confidence`` and ``source_row`` (the text's position in
+        ``texts``), grouped by label in the order of ``labels``, then by confidence (descending),
+        ties broken by the text's original position.
     """
     probs = np.asarray(probs, dtype=float)
     if probs.shape != (len(texts), len(labels)):
