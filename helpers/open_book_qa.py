@@ -132,7 +132,8 @@ class OpenBookQA:
     Args:
         retriever: A :class:`helpers.context_relevance.Retriever`.
         reader: A :class:`helpers.question_answering.QuestionAnswerer` or a
-            :class:`helpers.generative_qa.GenerativeAnswerer`.
+            :class:`helpers.generative_qa.GenerativeAnswerer`: anything with a ``KIND`` and a
+            ``read(questions, contexts)`` that answers a batch with ``answer``, ``kind`` and ``start``.
         top_k: Passages retrieved (and reported) per question.
         read_top: The best of them joined into the reader's context (at most ``top_k``).
     """
