@@ -90,8 +90,12 @@ class FewShotTeacher:
         self.cv_scores_: dict[float, float] = {}
         self.head_ = None
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str], descriptions: dict[str, str]):
-        """Embed the examples and descriptions and fit the linear head; returns ``self``."""
+    def fit(self, texts: Sequence[str], labels: Sequence[str], descriptions: dict[str, str] | None = None):
+        """Embed the examples and descriptions and fit the linear head; returns ``self``.
+
+        ``descriptions`` may leave out classes, or be empty or None: those classes learn from
+        their examples alone.
+        """
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_score
 
@@ -100,9 +104,11 @@ class FewShotTeacher:
             raise ValueError(f"labels {unknown} are not among the teacher's labels {self.labels}")
         y = np.array([self.labels.index(label) for label in labels])
         x = self.encoder.encode(list(texts))
-        desc_labels = [lab for lab in self.labels if lab in descriptions]
-        x_desc = self.encoder.encode([descriptions[lab] for lab in desc_labels])
-        y_desc = np.array([self.labels.index(lab) for lab in desc_labels])
+        desc_labels = [lab for lab in self.labels if (descriptions or {}).get(lab, "").strip()]
+        # No descriptions at all: no anchors, the examples alone (an empty encode has no width).
+        x_desc = (self.encoder.encode([descriptions[lab] for lab in desc_labels]) if desc_labels
+                  else np.empty((0, x.shape[1]), dtype=x.dtype))
+        y_desc = np.array([self.labels.index(lab) for lab in desc_labels], dtype=y.dtype)
 
         def head(c: float):
             return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")

@@ -72,6 +72,18 @@ def test_teacher_learns_from_examples_and_descriptions():
     assert without.predict(["new z"]) != ["z"] and (without.predict_proba(list(table))[:, 2] == 0).all()
 
 
+@pytest.mark.parametrize("descriptions", [{}, None, {"A": "  "}])
+def test_teacher_without_any_class_description_learns_from_the_examples(descriptions):
+    table = {"a1": [1, 0], "a2": [0.9, 0.1], "b1": [0, 1], "b2": [0.1, 0.9], "new a": [0.8, 0.3],
+             "new b": [0.3, 0.8]}
+    t = FewShotTeacher(FakeEncoder(table), ["A", "B", "C"], default_c=7.0)
+    t.fit(["a1", "a2", "b1", "b2"], ["A", "A", "B", "B"], descriptions)
+    probs = t.predict_proba(["new a", "new b"])
+    # Integer classes: the columns are the labels' (C, never seen, gets 0), not float positions.
+    assert probs.shape == (2, 3) and (probs[:, 2] == 0).all() and np.allclose(probs.sum(1), 1)
+    assert t.predict(["new a", "new b"]) == ["A", "B"]
+
+
 def test_teacher_without_enough_examples_for_cv_uses_default_c():
     table = {"a": [1, 0], "b": [0, 1], "da": [1, 0.2], "db": [0.2, 1]}
     t = FewShotTeacher(FakeEncoder(table), ["A", "B"], default_c=7.0)
