@@ -193,6 +193,17 @@ QA_CONTEXTS = [
     "Radio Tellin: Radio Tellin began broadcasting in 1961 from studios in Port Ayre. Port Ayre: Port Ayre "
     "is a harbour city founded in 1620 by fishermen from the north.",
 ]
+# Unlabelled documents of the same kind, none of them a train or test context.
+QA_UNLABELLED = [
+    "Harrow Mill: Harrow Mill is a water mill on the river Sable. It was built in 1788 by the miller "
+    "Tobias Renn. Tobias Renn: Tobias Renn was born in Elmstead in 1751 and later became mayor.",
+    "The Salt Road: The Salt Road links Carrow to the coast at Finmouth. It was paved in 1923 and is "
+    "58 kilometres long. Finmouth: Finmouth is a fishing port with a population of 6,400 people.",
+    "Oskar Brandt: Oskar Brandt composed the opera The Winter Garden, first staged in 1931. He taught in "
+    "Lindau. Lindau: Lindau is an island town on a large lake, known for its harbour lion.",
+    "The Kestrel Line: The Kestrel Line opened in 1899 between Hollin and Quarrybank. Quarrybank: "
+    "Quarrybank is a village founded in 1702 around a slate quarry.",
+]
 QA_TRAIN = [
     ["Who first mapped Lake Vorn?", "Ilse Marten", QA_CONTEXTS[0]],
     ["In which year was the surveyor of Lake Vorn born?", "1801", QA_CONTEXTS[0]],
@@ -215,7 +226,7 @@ def make_qa_task(folder: Path) -> Path:
         "task_description": "Answer questions from two short titled paragraphs."}), encoding="utf-8")
     write_csv(folder / "train.csv", ["question", "answer", "context"], QA_TRAIN)
     write_csv(folder / "test.csv", ["question", "answer", "context"], QA_TEST)
-    write_csv(folder / "unstructured.csv", ["context"], [[c] for c in QA_CONTEXTS])
+    write_csv(folder / "unstructured.csv", ["context"], [[c] for c in QA_UNLABELLED])
     return folder
 
 

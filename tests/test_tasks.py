@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import pytest
 
-from helpers.core.tasks import TaskDataError, load_task, task_name
+from helpers.core.tasks import TaskDataError, gold_answers, load_task, task_name
 from tests.conftest import REPO, TINY_TEST, TINY_TRAIN, make_classification_task, write_csv
 
 
@@ -244,3 +245,42 @@ def test_shipped_hotpotqa_folder_is_valid_and_its_answers_are_located():
         status = locate_answers(frame)["answer_status"].value_counts()
         # Every answer is a span of its context, except the yes/no ones (a few, not none).
         assert set(status.index) <= {"found", "yes/no"} and 1 <= status.get("yes/no", 0) <= 0.1 * len(frame)
+
+
+def test_qa_unlabelled_copies_of_test_contexts_warn(tiny_qa_task):
+    import pandas as pd
+
+    from tests.conftest import QA_TEST
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fixture itself is clean
+        load_task(tiny_qa_task, kind="qa")
+    documents = pd.read_csv(tiny_qa_task / "unstructured.csv", dtype=str)["context"].tolist()
+    # Row 2 is a test context itself; row 4 holds one inside a longer document.
+    documents[1] = QA_TEST[0][2]
+    documents[3] = "Notes from the archive. " + QA_TEST[1][2] + " More notes."
+    write_csv(tiny_qa_task / "unstructured.csv", ["context"], [[d] for d in documents])
+    with pytest.warns(UserWarning, match=r"unstructured\.csv: 2 row\(s\) hold a context of test\.csv "
+                                         r"\(rows \[2, 4\]\); synthetic questions"):
+        task = load_task(tiny_qa_task, kind="qa")
+    assert len(task.warnings) == 1 and len(task.unstructured) == 4  # warned, nothing dropped
+
+
+def test_qa_other_answers_are_optional_parsed_and_checked(tiny_qa_task):
+    import pandas as pd
+
+    df = pd.read_csv(tiny_qa_task / "test.csv", dtype=str, keep_default_na=False)
+    df["other_answers"] = ["", "the Lune|River Lune", '["16|20", "sixteen-twenty"]', ""]
+    df.to_csv(tiny_qa_task / "test.csv", index=False)
+    task = load_task(tiny_qa_task, kind="qa")
+    assert gold_answers(task.test) == [["Kessel"], ["Lune", "the Lune", "River Lune"],
+                                       ["1620", "16|20", "sixteen-twenty"], ["no"]]
+    assert gold_answers(task.train) == [[a] for a in task.train["answer"]]  # no column: the answer
+    for bad, why in (("Lune||the Lune", "holds an empty answer"),
+                     ('["Lune", 3]', "is not a JSON list of texts"),
+                     ('["Lune"', "starts like a JSON list but is not one")):
+        df.loc[1, "other_answers"] = bad
+        df.to_csv(tiny_qa_task / "test.csv", index=False)
+        with pytest.raises(TaskDataError, match=rf"test\.csv, row 2: other_answers .*{re.escape(why)}.*"
+                                                r"Fix: separate the answers with '\|'"):
+            load_task(tiny_qa_task, kind="qa")

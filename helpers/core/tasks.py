@@ -26,9 +26,12 @@ TASK_FILES = ("job_description.json", "train.csv", "test.csv", "unstructured.csv
 COLUMNS = {
     "classification": {"labelled": ("question", "answer"), "unstructured": ("context",)},
     "qa": {"labelled": ("question", "answer", "context"), "unstructured": ("context",),
-           # The character offset of the answer in its context, where the data has it.
-           "optional": ("answer_start",)},
+           # The character offset of the answer in its context, where the data has it, and further
+           # acceptable answers (scored as SQuAD does: the best match over all of them counts).
+           "optional": ("answer_start", "other_answers")},
 }
+OTHER_ANSWERS = "other_answers"
+"""Optional QA column: further acceptable answers, ``A|B`` or a JSON list ``["A|B", "C"]``."""
 
 
 class TaskDataError(ValueError):
@@ -163,12 +166,15 @@ def load_task(data_dir: str | Path, kind: str = "classification") -> Task:
     test = read_task_csv(folder / "test.csv", cols["labelled"], optional)
     for name, frame in (("train.csv", train), ("test.csv", test)):
         _check_answer_starts(folder / name, frame)
+        _check_other_answers(folder / name, frame)
     unstructured = read_task_csv(folder / "unstructured.csv", cols["unstructured"])
 
     found: list[str] = []
     if kind == "classification":
         _check_labels(folder, train, test, classes)
         found += _unlabelled_test_texts(folder, test, unstructured)
+    else:
+        found += _unlabelled_test_contexts(folder, test, unstructured)
     found += _duplicates_across(folder, train, test)
 
     task = Task(
@@ -274,6 +280,57 @@ def _check_answer_starts(path: Path, frame: pd.DataFrame) -> None:
         )
 
 
+def parse_other_answers(cell: str) -> list[str]:
+    """The answers of one ``other_answers`` cell: ``""`` → none, ``A|B`` → two, ``["A|B", "C"]``
+    (a JSON list, for answers that hold a ``|``) → two.
+
+    Raises:
+        ValueError: a JSON list that does not parse or holds something else than text, or an
+            empty answer (``A||B``).
+    """
+    cell = str(cell).strip()
+    if not cell:
+        return []
+    if cell.startswith("["):
+        try:
+            answers = json.loads(cell)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{cell!r} starts like a JSON list but is not one ({err.msg})") from None
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise ValueError(f"{cell!r} is not a JSON list of texts")
+    else:
+        answers = cell.split("|")
+    answers = [a.strip() for a in answers]
+    if not all(answers):
+        raise ValueError(f"{cell!r} holds an empty answer")
+    return answers
+
+
+def gold_answers(frame: pd.DataFrame) -> list[list[str]]:
+    """Per row, every acceptable answer: ``answer`` first, then those of ``other_answers`` if the
+    frame has that column. Scoring takes the best match over them, as the SQuAD script does."""
+    others = frame[OTHER_ANSWERS] if OTHER_ANSWERS in frame else [""] * len(frame)
+    out = []
+    for answer, cell in zip(frame["answer"].astype(str), others, strict=True):
+        extra = [] if cell is None or (not isinstance(cell, str) and pd.isna(cell)) else parse_other_answers(cell)
+        out.append([answer.strip(), *(a for a in extra if a != answer.strip())])
+    return out
+
+
+def _check_other_answers(path: Path, frame: pd.DataFrame) -> None:
+    if OTHER_ANSWERS not in frame:
+        return
+    for row, cell in enumerate(frame[OTHER_ANSWERS], start=1):
+        try:
+            parse_other_answers(cell)
+        except ValueError as err:
+            raise TaskDataError(
+                f"{path}, row {row}: {OTHER_ANSWERS} {err}. Fix: separate the answers with '|' "
+                '(Broncos|The Broncos), or write a JSON list (["A|B", "C"]) when an answer holds a '
+                "'|'; leave the cell blank when there is only the answer."
+            ) from None
+
+
 def _read_job_description(path: Path, kind: str) -> tuple[str, dict[str, str]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -375,4 +432,21 @@ def _unlabelled_test_texts(folder: Path, test: pd.DataFrame, unstructured: pd.Da
         f"{folder / 'unstructured.csv'}: {len(rows)} row(s) repeat a text of test.csv "
         f"(rows {rows[:10]}); the student would be trained on test texts. "
         "Fix: remove them from unstructured.csv."
+    ]
+
+
+def _unlabelled_test_contexts(folder: Path, test: pd.DataFrame, unstructured: pd.DataFrame) -> list:
+    """QA: documents of ``unstructured.csv`` that are test contexts, or hold one whole."""
+    test_contexts = {c for c in test["context"].str.strip().str.lower() if c}
+    # Containment only for passages long enough not to occur by chance (not "Paris").
+    long_contexts = [c for c in test_contexts if len(c) >= 100]
+    documents = unstructured["context"].str.strip().str.lower()
+    leak = documents.map(lambda d: d in test_contexts or any(c in d for c in long_contexts))
+    if not leak.any():
+        return []
+    rows = (leak[leak].index + 1).tolist()
+    return [
+        f"{folder / 'unstructured.csv'}: {len(rows)} row(s) hold a context of test.csv "
+        f"(rows {rows[:10]}); synthetic questions written from them would train the student on "
+        "test contexts and make test scores optimistic. Fix: remove them from unstructured.csv."
     ]
