@@ -42,6 +42,7 @@ from helpers.core.export import ExportError, export_model, locate_export, requir
 from helpers.core.metrics import exact_match, normalize_answer, rouge_l, token_f1
 from helpers.core.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
 from helpers.core.streaming import stream_csv
+from helpers.core.tasks import gold_answers
 from helpers.core.training import run_trainer
 
 __all__ = [
@@ -669,15 +670,19 @@ def train_generative(model, tokenizer, examples: Sequence[dict], config) -> list
 
 def score_predictions(frame: pd.DataFrame, predictions: Sequence[str]) -> pd.DataFrame:
     """``question, answer, prediction`` with per-row exact match, F1 and ROUGE-L (percent), and
-    ``answer_type``: ``"yes/no"`` when the gold answer is yes or no, else ``"other"``."""
+    ``answer_type``: ``"yes/no"`` when the gold answer is yes or no, else ``"other"``.
+
+    Every gold answer counts (``answer`` and ``other_answers``, see
+    :func:`helpers.core.tasks.gold_answers`); each score keeps the best over them, as SQuAD does.
+    """
 
     rows = frame[["question", "answer"]].copy()
     rows["prediction"] = list(predictions)
-    pairs = list(zip(rows["prediction"], rows["answer"].astype(str), strict=True))
-    rows["exact_match"] = [100.0 * exact_match(p, g) for p, g in pairs]
-    rows["f1"] = [100.0 * token_f1(p, g) for p, g in pairs]
+    pairs = list(zip(rows["prediction"], gold_answers(frame), strict=True))
+    rows["exact_match"] = [100.0 * max(exact_match(p, a) for a in g) for p, g in pairs]
+    rows["f1"] = [100.0 * max(token_f1(p, a) for a in g) for p, g in pairs]
     rows["rouge_l"] = [rouge_l([p], [g]) for p, g in pairs]
-    rows["answer_type"] = ["yes/no" if normalize_answer(g) in ("yes", "no") else "other" for _, g in pairs]
+    rows["answer_type"] = ["yes/no" if normalize_answer(g[0]) in ("yes", "no") else "other" for _, g in pairs]
     return rows.reset_index(drop=True)
 
 

@@ -27,6 +27,7 @@ from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, locate_export, read_export_info
 from helpers.core.metrics import exact_match, token_f1
 from helpers.core.streaming import stream_csv
+from helpers.core.tasks import gold_answers
 from helpers.generative_qa import GenerativeAnswerer
 from helpers.question_answering import QuestionAnswerer
 
@@ -220,7 +221,8 @@ def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequen
 
     Args:
         system: The retriever and reader.
-        frame: ``question`` and ``answer`` columns.
+        frame: ``question`` and ``answer`` columns (and ``other_answers``: every gold answer counts,
+            the best match is kept).
         gold_ids: Per question, its gold passage ids (``Collection.test["gold_ids"]``).
 
     Returns:
@@ -232,11 +234,11 @@ def evaluate_open_book(system: OpenBookQA, frame: pd.DataFrame, gold_ids: Sequen
     answers = system.answer_many(frame["question"].tolist())
     golds = gold_sets(gold_ids)
     rows = []
-    for a, gold_answer, g in zip(answers, frame["answer"].astype(str), golds, strict=True):
+    for a, answers_ok, g in zip(answers, gold_answers(frame), golds, strict=True):
         ids = [p[2] for p in a.passages]
-        rows.append({"question": a.question, "answer": gold_answer, "prediction": a.answer,
-                     "exact_match": 100.0 * exact_match(a.answer, gold_answer),
-                     "f1": 100.0 * token_f1(a.answer, gold_answer),
+        rows.append({"question": a.question, "answer": answers_ok[0], "prediction": a.answer,
+                     "exact_match": 100.0 * max(exact_match(a.answer, x) for x in answers_ok),
+                     "f1": 100.0 * max(token_f1(a.answer, x) for x in answers_ok),
                      "gold_retrieved": any(i in g for i in ids),
                      "gold_read": any(i in g for i in ids[:system.read_top]),
                      "source_id": a.source_id, "top_id": ids[0]})

@@ -12,14 +12,15 @@ The contract (the README's "How extractive question answering works"), in short:
 - A training window is labelled with the answer's first and last token only if it holds the
   whole answer; otherwise it points at the no-answer position (CLS, else BOS, else 0).
 - Post-processing is numpy-only: per example, top-n start and end logits over all its
-  windows, invalid pairs skipped, de-duplicated by character span, softmax over the kept
-  candidates; an example with no valid candidate gets ``""``.
+  windows, invalid pairs skipped (a span never crosses a blank line), de-duplicated by character
+  span, softmax over the kept candidates; an example with no valid candidate gets ``""``.
 
 Every function takes its settings as explicit arguments, so it can be tested and reused.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from helpers.core.metrics import squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
 from helpers.core.streaming import stream_csv
-from helpers.core.tasks import Task
+from helpers.core.tasks import OTHER_ANSWERS, Task, gold_answers
 from helpers.core.text import YES_NO, is_yes_no_question
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
@@ -43,7 +44,7 @@ from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_varia
 __all__ = [
     "FAMILY", "SETTINGS_KEY", "SETTINGS", "QAInputError", "locate_answer", "locate_answers",
     "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
-    "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers",
+    "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers", "decide_answer",
     "QuestionAnswerer", "auto_class", "answer_status_table", "window_report", "evaluate_answers",
     "evaluate_model", "frame_from_squad_records", "load_hub_task", "export_question_answering",
     "variant_adapter", "export_qa_variants"
@@ -54,6 +55,10 @@ FAMILY = "question-answering"
 SETTINGS_KEY = "qa_settings"
 """Key of ``export-info.json`` holding the window and answer settings of :class:`QuestionAnswerer`."""
 SETTINGS = ("max_length", "stride", "n_best", "max_answer_length", "max_question_length")
+
+
+PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+"""A blank line: no answer span crosses one (see :func:`postprocess_predictions`)."""
 
 
 class QAInputError(ValueError):
@@ -134,6 +139,8 @@ class WindowStats:
     labelled_windows: int = 0
     answers_without_position: int = 0
     answers_longer_than_window: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)
+    """Input rows that could not be made into windows (by position in the inputs), and why."""
 
     def as_dict(self) -> dict:
         counts = np.asarray(self.windows_per_example or [0])
@@ -146,6 +153,7 @@ class WindowStats:
             "labelled_windows": self.labelled_windows,
             "answers_without_position": self.answers_without_position,
             "answers_longer_than_window": self.answers_longer_than_window,
+            "rows_skipped": len(self.skipped),
         }
 
 
@@ -166,62 +174,106 @@ def no_answer_index(tokenizer, input_ids: Sequence[int]) -> int:
     return 0
 
 
-def _cap_questions(tokenizer, questions: Sequence[str], max_length: int, stride: int,
-                   max_question_length: int) -> tuple[list[str], int, list[int]]:
-    """Cut questions to ``max_question_length`` tokens; check every window has room for context."""
+def _cut_question(tokenizer, question: str, ids: list, offsets: list, max_question_length: int):
+    """``question`` cut to at most ``max_question_length`` tokens: ``(text, tokens)``.
+
+    The cut falls at the end of a token; a word-piece tokenizer can split the shorter text
+    differently, so the cut is re-counted and moved back a token until it fits.
+    """
+    if len(ids) <= max_question_length:
+        return question, len(ids)
+    for k in range(max_question_length, 0, -1):
+        text = question[: offsets[k - 1][1]]
+        n = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        if n <= max_question_length:
+            return text, n
+    return "", 0
+
+
+def _row_problem(question, context) -> str | None:
+    if not isinstance(context, str) or not context.strip():
+        return "no context. Fix: every question needs its passage"
+    if not isinstance(question, str) or not question.strip():
+        return "an empty question. Fix: write the question, or delete the row"
+    return None
+
+
+def _check_settings(tokenizer, max_length: int, stride: int, max_question_length: int) -> int:
+    """Settings under which no question could ever fit are refused; returns the special tokens."""
     special = tokenizer.num_special_tokens_to_add(pair=True)
-    enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
-    capped, cut, lengths = [], 0, []
-    for i, (q, ids, offsets) in enumerate(zip(questions, enc["input_ids"], enc["offset_mapping"],
-                                             strict=True)):
-        if len(ids) + special + 1 > max_length:
-            raise QAInputError(
-                f"question {i} is {len(ids)} tokens long, which leaves no room for context in "
-                f"MAX_LENGTH={max_length} tokens ({special} special tokens). Fix: shorten the "
-                "question, or raise MAX_LENGTH."
+    if max_question_length < 1:
+        raise QAInputError(f"MAX_QUESTION_LENGTH must be at least 1, got {max_question_length}")
+    if stride < 0 or stride >= max_length - special - 1:
+        raise QAInputError(
+            f"DOC_STRIDE={stride} must be between 0 and the room for context beside a one-token "
+            f"question, {max_length - special - 1} tokens (MAX_LENGTH={max_length} minus {special} special "
+            "tokens and the question). Fix: lower DOC_STRIDE (a quarter of MAX_LENGTH is usual) or raise "
+            "MAX_LENGTH."
+        )
+    return special
+
+
+def _cap_questions(tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int,
+                   stride: int, max_question_length: int):
+    """Cut questions to ``max_question_length`` tokens, then check each row has room for context.
+
+    Returns:
+        ``(kept, capped, cut, lengths, skipped)``: positions of the rows that make windows, their
+        (cut) questions and question lengths, how many questions were cut, and the skipped rows
+        ``{position: reason}``.
+    """
+    special = _check_settings(tokenizer, max_length, stride, max_question_length)
+    skipped: dict[int, str] = {}
+    for i, (q, c) in enumerate(zip(questions, contexts, strict=True)):
+        problem = _row_problem(q, c)
+        if problem:
+            skipped[i] = f"it has {problem}."
+    candidates = [i for i in range(len(questions)) if i not in skipped]
+    enc = tokenizer([questions[i] for i in candidates], add_special_tokens=False,
+                    return_offsets_mapping=True) if candidates else {"input_ids": [], "offset_mapping": []}
+    kept, capped, cut, lengths = [], [], 0, []
+    for i, ids, offsets in zip(candidates, enc["input_ids"], enc["offset_mapping"], strict=True):
+        q, n = _cut_question(tokenizer, questions[i], ids, offsets, max_question_length)
+        room = max_length - n - special
+        if n == 0 or stride >= room:
+            skipped[i] = (
+                f"DOC_STRIDE={stride} must be smaller than the room for context in a "
+                f"window, which is {room} tokens for this question (MAX_LENGTH={max_length} minus {n} "
+                f"question tokens, cut from {len(ids)}, and {special} special tokens). Fix: lower "
+                "DOC_STRIDE or MAX_QUESTION_LENGTH, or raise MAX_LENGTH."
             )
-        if len(ids) > max_question_length:
-            q = q[: offsets[max_question_length - 1][1]]
-            cut += 1
-            ids = ids[:max_question_length]
-        room = max_length - len(ids) - special
-        if stride >= room:
-            raise QAInputError(
-                f"DOC_STRIDE={stride} must be smaller than the room for context in a window, which "
-                f"is {room} tokens for question {i} (MAX_LENGTH={max_length} minus {len(ids)} "
-                f"question tokens and {special} special tokens). Fix: lower DOC_STRIDE (a quarter of "
-                "MAX_LENGTH is usual) or raise MAX_LENGTH."
-            )
+            continue
+        cut += n < len(ids)
+        kept.append(i)
         capped.append(q)
-        lengths.append(len(ids))
-    return capped, cut, lengths
+        lengths.append(n)
+    return kept, capped, cut, lengths, dict(sorted(skipped.items()))
 
 
 def _check_inputs(questions, contexts) -> None:
     if len(questions) != len(contexts):
         raise QAInputError(f"{len(questions)} questions but {len(contexts)} contexts")
-    for i, (q, c) in enumerate(zip(questions, contexts, strict=True)):
-        if not isinstance(c, str) or not c.strip():
-            raise QAInputError(f"example {i} has no context. Fix: every question needs its passage.")
-        if not isinstance(q, str) or not q.strip():
-            raise QAInputError(f"example {i} has an empty question.")
 
 
 def _tokenize_windows(tokenizer, questions, contexts, max_length, stride, max_question_length):
+    """Windows of the rows that fit: ``(enc, kept, cut, rooms, skipped)``; ``enc``'s
+    ``overflow_to_sample_mapping`` points into ``kept``."""
     _require_fast(tokenizer)
     _check_inputs(questions, contexts)
     if tokenizer.padding_side != "right":
         # Question first, context second: the window arithmetic assumes right padding.
         raise QAInputError("the tokenizer pads on the left; set tokenizer.padding_side = 'right'")
-    capped, cut, question_lengths = _cap_questions(tokenizer, questions, max_length, stride,
-                                                   max_question_length)
+    kept, capped, cut, question_lengths, skipped = _cap_questions(
+        tokenizer, questions, contexts, max_length, stride, max_question_length)
     special = tokenizer.num_special_tokens_to_add(pair=True)
     rooms = [max_length - n - special for n in question_lengths]
+    if not kept:
+        return None, kept, cut, rooms, skipped
     enc = tokenizer(
-        capped, list(contexts), truncation="only_second", max_length=max_length, stride=stride,
-        return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
+        capped, [contexts[i] for i in kept], truncation="only_second", max_length=max_length,
+        stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
     )
-    return enc, cut, rooms
+    return enc, kept, cut, rooms, skipped
 
 
 def _context_range(sequence_ids: Sequence[int | None]) -> tuple[int, int]:
@@ -258,11 +310,13 @@ def prepare_train_features(
         ``(features, stats)``; ``features`` has ``input_ids``, ``attention_mask`` (and
         ``token_type_ids`` if the tokenizer makes them), ``start_positions``,
         ``end_positions`` and ``example_index`` (the position in the inputs), one entry per
-        window.
+        window. A row that cannot make a window (no context, an empty question, no room for
+        context beside its cut question) is left out and named in ``stats.skipped`` by its
+        position in the inputs, with the reason.
 
     Raises:
-        QAInputError: a slow tokenizer, a missing context, ``stride`` not below the room for
-            context, or a question that leaves no room for context.
+        QAInputError: a slow tokenizer, or settings under which no question fits
+            (``stride`` not below the room for context beside a one-token question).
     """
     stats = WindowStats(examples=len(questions))
     keep = [i for i, s in enumerate(answer_starts) if s is not None and s >= 0]
@@ -270,18 +324,21 @@ def prepare_train_features(
     features: dict[str, list] = {"start_positions": [], "end_positions": [], "example_index": []}
     if not keep:
         return features, stats
-    enc, stats.questions_truncated, rooms = _tokenize_windows(
+    enc, kept, stats.questions_truncated, rooms, skipped = _tokenize_windows(
         tokenizer, [questions[i] for i in keep], [contexts[i] for i in keep], max_length, stride,
         max_question_length,
     )
+    # Positions in the inputs, not among the rows with an answer position.
+    stats.skipped = {keep[p]: reason for p, reason in skipped.items()}
+    if enc is None:
+        return features, stats
     model_keys = [k for k in MODEL_INPUTS if k in enc]
     for k in model_keys:
         features[k] = []
     covered: Counter = Counter()
     contained: set[int] = set()
     for w in range(len(enc["input_ids"])):
-        local = enc["overflow_to_sample_mapping"][w]
-        example = keep[local]
+        example = keep[kept[enc["overflow_to_sample_mapping"][w]]]
         offsets = enc["offset_mapping"][w]
         first, last = _context_range(enc.sequence_ids(w))
         start_char = answer_starts[example]
@@ -302,11 +359,12 @@ def prepare_train_features(
         features["end_positions"].append(end_tok)
         features["example_index"].append(example)
     stats.windows = len(features["example_index"])
-    stats.windows_per_example = [covered[i] for i in keep]
+    rows = [keep[p] for p in kept]
+    stats.windows_per_example = [covered[i] for i in rows]
     # Longer than the room for context beside its own (capped) question: no window can hold it.
     stats.answers_longer_than_window = sum(
-        1 for local, i in enumerate(keep)
-        if i not in contained and _answer_tokens(tokenizer, answer_texts[i]) > rooms[local]
+        1 for i, room in zip(rows, rooms, strict=True)
+        if i not in contained and _answer_tokens(tokenizer, answer_texts[i]) > room
     )
     return features, stats
 
@@ -329,25 +387,31 @@ def prepare_eval_features(
     position (question, special and padding tokens) is ``None``, so a question's offsets can
     never be read as context offsets.
 
+    Questions longer than ``max_question_length`` tokens are cut first; a row that still cannot
+    make a window (see :func:`prepare_train_features`) gets none and is named in ``stats.skipped``,
+    and the other rows go on.
+
     Returns:
         ``(features, stats)``; ``features`` has the model inputs, ``offset_mapping`` and
         ``example_index``, one entry per window.
     """
-    enc, cut, _ = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
-                                    max_question_length)
-    features: dict[str, list] = {
-        k: list(enc[k]) for k in MODEL_INPUTS if k in enc
-    }
-    features["example_index"] = list(enc["overflow_to_sample_mapping"])
-    features["offset_mapping"] = [
-        [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][w], enc.sequence_ids(w),
-                                                     strict=True)]
-        for w in range(len(enc["input_ids"]))
-    ]
+    enc, kept, cut, _, skipped = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
+                                                   max_question_length)
+    features: dict[str, list] = {"input_ids": [], "attention_mask": [], "example_index": [],
+                                 "offset_mapping": []}
+    if enc is not None:
+        features |= {k: list(enc[k]) for k in MODEL_INPUTS if k in enc}
+        features["example_index"] = [kept[local] for local in enc["overflow_to_sample_mapping"]]
+        features["offset_mapping"] = [
+            [tuple(o) if s == 1 else None
+             for o, s in zip(enc["offset_mapping"][w], enc.sequence_ids(w), strict=True)]
+            for w in range(len(enc["input_ids"]))
+        ]
     counts = Counter(features["example_index"])
     stats = WindowStats(
         examples=len(questions), windows=len(features["example_index"]),
-        windows_per_example=[counts[i] for i in range(len(questions))], questions_truncated=cut,
+        windows_per_example=[counts[i] for i in range(len(questions)) if i not in skipped],
+        questions_truncated=cut, skipped=skipped,
     )
     return features, stats
 
@@ -371,7 +435,9 @@ def postprocess_predictions(
 
     For each example: gather its windows; in each, take the ``n_best`` highest start and end
     logits; skip pairs outside the context, reversed, longer than ``max_answer_length``
-    tokens, or with empty text; score = start + end logit; de-duplicate by character span
+    tokens, with empty text, or across a paragraph break (a blank line: an answer never spans two
+    paragraphs, nor two passages that open-book QA reads joined by one); score = start + end logit;
+    de-duplicate by character span
     (the best score wins); softmax over the kept candidates gives probabilities. Ties are
     broken by window, then start, then end position, so results are deterministic.
 
@@ -407,7 +473,8 @@ def postprocess_predictions(
                 if offsets[s] is None or offsets[e] is None or e < s or e - s + 1 > max_answer_length:
                     continue
                 c0, c1 = offsets[s][0], offsets[e][1]
-                if c1 <= c0 or not contexts[ex][c0:c1].strip():
+                text = contexts[ex][c0:c1]
+                if c1 <= c0 or not text.strip() or PARAGRAPH_BREAK.search(text):
                     continue
                 per_example[ex].append((float(starts[s] + ends[e]), w, int(s), int(e), c0, c1))
     results = []
@@ -495,9 +562,11 @@ def train_qa(
         max_question_length,
     )
     if not stats.labelled_windows:
+        skipped = "".join(f" Row {i} (from 0) was skipped: {why}"
+                          for i, why in list(stats.skipped.items())[:3])
         raise QAInputError(
             f"none of the {stats.examples} training examples has an answer located in a window, so "
-            "there is nothing to learn. Fix: check that the answers are spans of their contexts."
+            f"there is nothing to learn. Fix: check that the answers are spans of their contexts.{skipped}"
         )
     keys = (*MODEL_INPUTS, "start_positions", "end_positions")
     history = run_trainer(model, tokenizer, FeatureDataset(features, keys), config,
@@ -518,11 +587,15 @@ def predict_answers(
     batch_size: int = 16,
     max_question_length: int = 64,
 ) -> list[dict]:
-    """Answer each question from its context: windows → logits → :func:`postprocess_predictions`."""
+    """Answer each question from its context: windows → logits → :func:`postprocess_predictions`.
+
+    Every result has ``skipped``: None, or why the row could not be answered (it then has the
+    empty answer); one such row never stops the others.
+    """
     import torch
 
-    features, _ = prepare_eval_features(tokenizer, questions, contexts, max_length, stride,
-                                        max_question_length)
+    features, stats = prepare_eval_features(tokenizer, questions, contexts, max_length, stride,
+                                            max_question_length)
     keys = [k for k in MODEL_INPUTS if k in features]
     starts, ends = [], []
     model.eval()
@@ -535,8 +608,26 @@ def predict_answers(
             for i, n in enumerate(lengths):
                 starts.append(out.start_logits[i, :n].float().cpu().numpy())
                 ends.append(out.end_logits[i, :n].float().cpu().numpy())
-    return postprocess_predictions(starts, ends, features["example_index"], features["offset_mapping"],
-                                   contexts, n_best, max_answer_length, top_k)
+    results = postprocess_predictions(starts, ends, features["example_index"], features["offset_mapping"],
+                                      [c if isinstance(c, str) else "" for c in contexts], n_best,
+                                      max_answer_length, top_k)
+    for i, r in enumerate(results):
+        r["skipped"] = stats.skipped.get(i)
+    return results
+
+
+def decide_answer(question: str, result: dict, yes_no_answer: str | None) -> dict:
+    """What is answered to ``question``, from the input alone, in deployment and evaluation alike.
+
+    A skipped row keeps its empty answer (``kind`` ``"skipped"``); a yes/no question
+    (:func:`is_yes_no_question`) gets ``yes_no_answer`` when one is set; anything else keeps its
+    span. The gold answer never enters: evaluation scores exactly what deployment would say.
+    """
+    if result.get("skipped"):
+        return {**result, "kind": "skipped"}
+    if yes_no_answer and is_yes_no_question(question):
+        return {**result, "kind": "yes/no", "answer": yes_no_answer, "start": -1, "end": -1}
+    return {**result, "kind": "span"}
 
 
 class QuestionAnswerer:
@@ -573,18 +664,15 @@ class QuestionAnswerer:
         return cls(model, tokenizer, **{**info, **overrides})
 
     def answer(self, questions: Sequence[str], contexts: Sequence[str], top_k: int = 1) -> list[dict]:
-        """One dict per question (see :func:`postprocess_predictions`), plus ``kind``."""
+        """One dict per question (see :func:`postprocess_predictions`), plus ``kind`` and ``skipped``
+        (:func:`decide_answer`)."""
         out = predict_answers(self.model, self.tokenizer, questions, contexts, top_k=top_k,
                               **self.settings)
-        for q, r in zip(questions, out, strict=True):
-            r["kind"] = "span"
-            if self.yes_no_answer and is_yes_no_question(q):
-                r.update(kind="yes/no", answer=self.yes_no_answer, start=-1, end=-1)
-        return out
+        return [decide_answer(q, r, self.yes_no_answer) for q, r in zip(questions, out, strict=True)]
 
     def read(self, questions: Sequence[str], contexts: Sequence[str]) -> list[dict]:
         """The reader interface of ``open_book_qa`` (shared with the generative reader): one dict per
-        question with ``answer``, ``kind`` (``"span"`` or ``"yes/no"``) and ``start``, the
+        question with ``answer``, ``kind`` (``"span"``, ``"yes/no"`` or ``"skipped"``) and ``start``, the
         answer's character offset in its context (-1 when it is not a span)."""
         return self.answer(questions, contexts)
 
@@ -592,12 +680,16 @@ class QuestionAnswerer:
                    n_preview: int = 10) -> dict:
         """Answer a CSV of any size (``question`` and ``context`` columns) into a new CSV, chunk by chunk.
 
-        Adds ``predicted``, ``kind`` and ``probability`` to every row, keeping the other columns
-        (see :func:`helpers.core.streaming.stream_csv`). Only running scores stay in memory.
+        Adds ``predicted``, ``kind``, ``probability`` and ``problem`` to every row, keeping the other
+        columns (see :func:`helpers.core.streaming.stream_csv`). Only running scores stay in memory.
+        A row that cannot be answered (say, an empty context) gets kind ``skipped`` and its reason in
+        ``problem``; the other rows go on.
 
         Returns:
-            ``{"output_csv", "rows", "seconds", "preview" (the first rows), "gold"}``; ``gold`` is
-            ``{"exact_match", "f1", "n"}`` against an ``answer`` column, or None.
+            ``{"output_csv", "rows", "seconds", "preview" (the first rows), "gold", "skipped"}``;
+            ``gold`` is ``{"exact_match", "f1", "n"}`` against the ``answer`` column (and
+            ``other_answers``, :func:`helpers.core.tasks.gold_answers`), or None; ``skipped`` maps
+            the data row number (from 1, header excluded) of each skipped row to its reason.
         """
         import time
 
@@ -605,24 +697,29 @@ class QuestionAnswerer:
         def score(chunk: pd.DataFrame) -> pd.DataFrame:
             out = self.answer(chunk["question"].tolist(), chunk["context"].tolist())
             return chunk.assign(predicted=[a["answer"] for a in out], kind=[a["kind"] for a in out],
-                                probability=[round(a["probability"], 4) for a in out])
+                                probability=[round(a["probability"], 4) for a in out],
+                                problem=[a["skipped"] or "" for a in out])
 
-        start, rows, em, f1, preview = time.perf_counter(), 0, 0.0, 0.0, None
+        start, rows, em, f1, preview, skipped = time.perf_counter(), 0, 0.0, 0.0, None, {}
         for chunk in stream_csv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress):
             rows += len(chunk)
             preview = chunk.head(n_preview) if preview is None else preview
+            # Chunks keep the file's row index: data row = index + 1.
+            skipped |= {int(i) + 1: p for i, p in chunk["problem"].items() if p}
             if "answer" in chunk:
-                scores = squad_scores(chunk["predicted"], chunk["answer"])
+                scores = squad_scores(chunk["predicted"], gold_answers(chunk))
                 em, f1 = em + scores["exact_match"] * len(chunk), f1 + scores["f1"] * len(chunk)
         gold = {"exact_match": em / rows, "f1": f1 / rows, "n": rows} if "answer" in preview else None
         return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
-                "preview": preview, "gold": gold}
+                "preview": preview, "gold": gold, "skipped": skipped}
 
     def answer_one(self, question: str, context: str, top_k: int = 5) -> pd.DataFrame:
         """The ``top_k`` answers for one question, with score, probability and character span."""
         result = self.answer([question], [context], top_k=top_k)[0]
         if result["kind"] == "yes/no":
             return pd.DataFrame([{"answer": result["answer"], "kind": "yes/no"}])
+        if result["kind"] == "skipped":
+            return pd.DataFrame([{"answer": "", "kind": "skipped", "problem": result["skipped"]}])
         return pd.DataFrame(result["candidates"], columns=["answer", "probability", "score", "start", "end"])
 
 
@@ -662,25 +759,35 @@ def window_report(tokenizer, frame: pd.DataFrame, max_length: int, stride: int,
 
 def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
                      yes_no_answer: str | None) -> Evaluation:
-    """Score predictions against ``frame["answer"]``; yes/no questions get ``yes_no_answer``.
+    """Score predictions against the gold answers of ``frame``, answering as deployment does.
+
+    Each prediction goes through :func:`decide_answer`, which looks at the question only. Every
+    gold answer counts (``answer`` and ``other_answers``, :func:`helpers.core.tasks.gold_answers`):
+    the best match is kept, as in the SQuAD script. Rows are *reported* in groups by their gold
+    answer, ``"yes/no"`` when it is yes or no and ``"span"`` otherwise; the group never changes
+    what was predicted.
 
     Returns:
         An :class:`~helpers.core.evaluation.Evaluation`: ``scores`` EM and F1 over all questions,
         over span questions (``span_exact_match``, ``span_f1``) and the yes/no accuracy, each where
         there are such questions; ``groups`` ``{"span" | "yes/no" | "all": {exact_match, f1, n}}``;
-        ``predictions`` (question, answer, predicted, kind, probability, f1).
+        ``predictions`` (question, answer, predicted, kind: how it was answered, gold_kind,
+        probability, f1); ``details["skipped"]``: rows that could not be answered, by position.
     """
-    rows = []
-    for q, gold, p in zip(frame["question"], frame["answer"], predictions, strict=True):
-        yes_no = is_yes_no_question(q) or gold.strip().lower() in YES_NO
-        kind = "yes/no" if yes_no else "span"
-        text = yes_no_answer if yes_no and yes_no_answer else p["answer"]
-        rows.append({"question": q, "answer": gold, "predicted": text, "kind": kind,
-                     "probability": None if kind == "yes/no" else round(p["probability"], 4)})
+    rows, skipped = [], {}
+    golds = gold_answers(frame)
+    for i, (q, gold, p) in enumerate(zip(frame["question"], golds, predictions, strict=True)):
+        decided = decide_answer(q, p, yes_no_answer)
+        if decided["kind"] == "skipped":
+            skipped[i] = decided["skipped"]
+        probability = None if decided["kind"] == "yes/no" else round(decided["probability"], 4)
+        rows.append({"question": q, "answer": gold[0], "predicted": decided["answer"],
+                     "kind": decided["kind"], "gold_kind": "yes/no" if gold[0].lower() in YES_NO else "span",
+                     "probability": probability})
     table = pd.DataFrame(rows)
-    per = squad_scores(table["predicted"], table["answer"])["per_example"]
+    per = squad_scores(table["predicted"], golds)["per_example"]
     table["f1"] = [round(x["f1"], 3) for x in per]
-    by_group = squad_scores_by_group(table["predicted"], table["answer"], table["kind"])
+    by_group = squad_scores_by_group(table["predicted"], golds, table["gold_kind"])
     groups = {g: {"exact_match": float(r["exact_match"]), "f1": float(r["f1"]), "n": int(r["n"])}
               for g, r in by_group.iterrows()}
     scores = {"exact_match": groups["all"]["exact_match"], "f1": groups["all"]["f1"]}
@@ -688,7 +795,7 @@ def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
         scores |= {"span_exact_match": groups["span"]["exact_match"], "span_f1": groups["span"]["f1"]}
     if "yes/no" in groups:
         scores |= {"yes_no_accuracy": groups["yes/no"]["exact_match"]}
-    return Evaluation(scores=scores, predictions=table, groups=groups)
+    return Evaluation(scores=scores, predictions=table, groups=groups, details={"skipped": skipped})
 
 
 def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | None,
@@ -700,14 +807,21 @@ def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | N
 
 
 def frame_from_squad_records(records) -> pd.DataFrame:
-    """``question, answer, context, answer_start`` from SQuAD-format records (first gold answer)."""
+    """``question, answer, context, answer_start, other_answers`` from SQuAD-format records.
+
+    ``answer`` and ``answer_start`` are the first gold answer's (the one training uses); every
+    other distinct gold answer goes to ``other_answers`` as a JSON list, so that scoring takes the
+    best match over all of them, as the official SQuAD script does.
+    """
     rows = []
     for r in records:
         answers = r["answers"]
-        text = answers["text"][0] if answers["text"] else ""
+        texts = [t.strip() for t in answers["text"]]
+        text = texts[0] if texts else ""
         start = answers["answer_start"][0] if answers["answer_start"] else -1
+        others = list(dict.fromkeys(t for t in texts[1:] if t and t != text))
         rows.append({"question": r["question"].strip(), "answer": text, "context": r["context"],
-                     "answer_start": start})
+                     "answer_start": start, OTHER_ANSWERS: json.dumps(others) if others else ""})
     return pd.DataFrame(rows)
 
 

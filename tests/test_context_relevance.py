@@ -238,8 +238,16 @@ def test_index_bad_input(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
+def contexts_as_documents(folder):
+    """The tiny QA task with its own labelled contexts as its unstructured.csv (a leak it warns about),
+    so that every passage of the collection is some question's gold."""
+    write_csv(folder / "unstructured.csv", ["context"], [[c] for c in QA_CONTEXTS])
+    with pytest.warns(UserWarning, match=r"hold a context of test\.csv"):
+        return load_task(folder, kind="qa")
+
+
 def test_build_collection_maps_gold_contexts(tiny_qa_task):
-    coll = R.build_collection(load_task(tiny_qa_task, kind="qa"), passage_words=None)
+    coll = R.build_collection(contexts_as_documents(tiny_qa_task), passage_words=None)
     assert coll.texts == QA_CONTEXTS and coll.sources == ["unstructured"] * 4
     assert coll.train.gold_id.tolist() == [0, 0, 1, 1, 2, 2]
     assert coll.test.gold_id.tolist() == [0, 1, 3, 3]
@@ -284,7 +292,7 @@ def test_passages_never_cross_a_paragraph_and_end_at_sentence_ends():
 
 
 def test_gold_passages_are_those_of_the_context_holding_the_answer(tiny_qa_task):
-    coll = R.build_collection(load_task(tiny_qa_task, kind="qa"), passage_words=100)
+    coll = R.build_collection(contexts_as_documents(tiny_qa_task), passage_words=100)
     # Every tiny context has two titled paragraphs: eight passages.
     assert len(coll) == 8 and coll.doc_ids == [0, 0, 1, 1, 2, 2, 3, 3]
     # "Ilse Marten" is in both paragraphs of context 0; "1801" only in the second.
@@ -343,7 +351,7 @@ def test_bare_transformers_folder_loads_with_mean_pooling_and_normalisation(tiny
 
 
 def test_training_export_and_retriever_round_trip(tmp_path, tiny_qa_task, tiny_model_dir):
-    coll = R.build_collection(load_task(tiny_qa_task, kind="qa"))
+    coll = R.build_collection(contexts_as_documents(tiny_qa_task))
     untrained = R.load_sentence_transformer(str(tiny_model_dir))
     mined = R.mine_negatives(R.embed_texts(untrained, coll.texts), coll.texts, coll.train,
                              doc_ids=coll.doc_ids)

@@ -272,6 +272,16 @@ def test_scores_of_generated_answers_combine_em_f1_and_rouge_l():
         g.summarize_scores(scored.head(0))
 
 
+def test_generated_answers_are_scored_against_every_gold_answer():
+    frame = pd.DataFrame({"question": ["Which team?", "Where?"], "answer": ["Denver Broncos", "Dorrow"],
+                          "other_answers": ["The Broncos|Broncos", ""]})
+    scored = g.score_predictions(frame, ["Broncos", "in Dorrow town"])
+    # Against "Denver Broncos" alone: EM 0, F1 66.7, ROUGE-L 66.7; the best over all golds: 100.
+    assert scored[["exact_match", "f1", "rouge_l"]].iloc[0].tolist() == [100.0, 100.0, 100.0]
+    assert scored["f1"][1] == pytest.approx(50.0)
+    assert scored["answer"].tolist() == ["Denver Broncos", "Dorrow"]
+
+
 # --- the real model (de-quantises the GGUF once, then reloads the cache) ---------------------------
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 from helpers import open_book_qa as ob
 from helpers.context_relevance import RetrievalInputError
 from helpers.core.export import ExportError
-from tests.conftest import QA_CONTEXTS, FakeClock
+from tests.conftest import QA_UNLABELLED, FakeClock
 
 PASSAGES = ["Lake Vorn was first mapped in 1832 by Ilse Marten.",
             "Ilse Marten was born in Kessel in 1801.", "The Copper Bridge crosses the river Lune.",
@@ -169,6 +169,16 @@ def test_pipeline_scores_count_retrieved_and_read_gold_passages():
     # Answers: exact; "river Lune" is exact after normalisation (the article); "" for the third.
     assert s["exact_match"] == pytest.approx(200 / 3) and result.n == 3
     assert result.predictions["source_id"].tolist() == [1, 2, -1]
+    # A further gold answer that the third prediction ("") matches nowhere changes nothing; one the
+    # second matches word for word makes no difference either (already exact); one for the first
+    # that is not its answer leaves its exact match.
+    again = ob.evaluate_open_book(system, frame.assign(other_answers=["Kessel town", "", "nobody|"
+                                                                      "someone"]), [(1,), (2,), (0, 1)])
+    assert again.scores == s
+    frame = frame.assign(answer=["Kessel town", "river Lune", "Ilse Marten"],
+                         other_answers=["Kessel", "", ""])
+    assert ob.evaluate_open_book(system, frame, [(1,), (2,), (0, 1)]).scores["exact_match"] == \
+        pytest.approx(200 / 3)  # "Kessel" counts through other_answers
 
 
 def test_bad_settings_and_an_empty_question_are_clear_errors():
@@ -240,4 +250,4 @@ def test_a_real_pipeline_on_tiny_models_answers_from_a_retrieved_passage(tiny_mo
     # With two questions the median is the mean, and a mean of sums is the sum of the means.
     assert timing["n"] == 2 and timing["retrieval_ms_p50"] > 0 and timing["reading_ms_p50"] > 0
     assert timing["total_ms_p50"] == pytest.approx(timing["retrieval_ms_p50"] + timing["reading_ms_p50"])
-    assert QA_CONTEXTS[0].startswith(collection.texts[0])
+    assert QA_UNLABELLED[0].startswith(collection.texts[0])  # unstructured.csv comes first

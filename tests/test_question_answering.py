@@ -7,6 +7,8 @@ and on hand-made tokenizers without CLS, with hand-made contexts.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -221,22 +223,57 @@ def test_long_questions_are_capped_and_counted(tok):
 # --- bad input ----------------------------------------------------------------------------
 
 
-def test_stride_not_below_the_room_for_context_is_refused(tok):
-    with pytest.raises(QAInputError, match=r"DOC_STRIDE=15 must be smaller than the room .* 15 tokens"):
-        prepare_eval_features(tok, ["find it"], [WORDS], max_length=20, stride=15)
-    prepare_eval_features(tok, ["find it"], [WORDS], max_length=20, stride=14)  # one less is fine
+def test_stride_not_below_the_room_for_context_skips_the_row_and_impossible_settings_are_refused(tok):
+    # "find it" is 2 tokens: 20 - 2 - 3 special = 15 tokens of room, not more than DOC_STRIDE=15.
+    f, stats = prepare_eval_features(tok, ["find it", "a"], [WORDS, WORDS], max_length=20, stride=15)
+    assert list(stats.skipped) == [0] and set(f["example_index"]) == {1}
+    assert re.match(r"DOC_STRIDE=15 must be smaller than the room .* which is 15 tokens", stats.skipped[0])
+    _, stats = prepare_eval_features(tok, ["find it"], [WORDS], max_length=20, stride=14)  # one less fits
+    assert stats.skipped == {}
+    # No question of even one token could fit beside DOC_STRIDE=16: a settings error, said at once.
+    with pytest.raises(QAInputError, match=r"DOC_STRIDE=16 must be between 0 and .* 16 tokens"):
+        prepare_eval_features(tok, ["a"], [WORDS], max_length=20, stride=16)
 
 
-def test_a_question_longer_than_max_length_is_refused(tok):
-    with pytest.raises(QAInputError, match=r"question 0 is \d+ tokens long.*Fix: shorten"):
-        prepare_eval_features(tok, [" ".join(["why"] * 40)], ["ctx"], max_length=32, stride=4,
-                              max_question_length=64)
+def test_a_long_question_is_cut_before_the_room_is_checked(tok):
+    # The case: a 258-token question with the defaults (384 / 128 / 64) used to be refused
+    # before being cut, and took its whole batch down with it.
+    long_q = " ".join(["why"] * 258)
+    assert len(tok(long_q, add_special_tokens=False)["input_ids"]) == 258
+    questions, contexts = ["where is the lake?", long_q, "who found it?"], [WORDS] * 3
+    f, stats = prepare_eval_features(tok, questions, contexts)
+    assert stats.skipped == {} and stats.questions_truncated == 1
+    assert sorted(set(f["example_index"])) == [0, 1, 2]
+    window = tok.convert_ids_to_tokens(f["input_ids"][f["example_index"].index(1)])
+    assert window.count("why") == 64 and len(window) <= 384
+    # Training windows too, with the answer labelled.
+    start = WORDS.index(word(5))
+    f, stats = prepare_train_features(tok, questions, contexts, [start] * 3, [word(5)] * 3)
+    assert stats.skipped == {} and stats.labelled_windows >= 3
 
 
-@pytest.mark.parametrize("context", ["", "   "])
-def test_a_missing_context_is_refused(tok, context):
-    with pytest.raises(QAInputError, match="example 0 has no context"):
-        prepare_eval_features(tok, ["q?"], [context], max_length=32, stride=4)
+def test_a_row_that_cannot_fit_is_skipped_by_its_input_position_and_the_others_go_on(tok):
+    # MAX_QUESTION_LENGTH above MAX_LENGTH: a 40-token question leaves no room even once cut.
+    questions = ["where is it?", " ".join(["why"] * 40), "who is it?"]
+    f, stats = prepare_eval_features(tok, questions, ["the lake is here"] * 3, max_length=32, stride=4,
+                                     max_question_length=64)
+    assert list(stats.skipped) == [1] and "cut from 40" in stats.skipped[1]
+    assert sorted(set(f["example_index"])) == [0, 2] and stats.as_dict()["rows_skipped"] == 1
+    # In training, the row named is the row of the input, not of the rows with an answer position:
+    # row 0 is a yes/no answer (no position), row 1 has no context, row 2 is fine.
+    f, stats = prepare_train_features(tok, ["is it?", "where?", "where is it?"],
+                                      ["ctx", " ", "the lake is here"], [-1, 0, 4], ["yes", "the", "lake"],
+                                      max_length=32, stride=4)
+    assert stats.skipped == {1: "it has no context. Fix: every question needs its passage."}
+    assert f["example_index"] == [2] and stats.answers_without_position == 1
+
+
+@pytest.mark.parametrize("context", ["", "   ", None])
+def test_a_missing_context_skips_only_its_row(tok, context):
+    f, stats = prepare_eval_features(tok, ["q?", "where is the lake?"], [context, "the lake is here"],
+                                     max_length=32, stride=4)
+    assert list(stats.skipped) == [0] and "no context" in stats.skipped[0]
+    assert f["example_index"] == [1]
 
 
 def test_a_slow_tokenizer_is_refused_with_the_fix(tmp_path, tok):
@@ -338,6 +375,26 @@ def test_invalid_pairs_are_skipped_and_probabilities_sum_to_one():
     # Reversed pairs never appear: no candidate ends before it starts.
     assert sum(c["probability"] for c in out["candidates"]) == pytest.approx(1.0)
     assert out["candidates"][0]["probability"] > out["candidates"][1]["probability"]
+
+
+@pytest.mark.parametrize("gap", ["\n\n", "\n \t\n", "\r\n\r\n"])
+def test_a_span_never_crosses_a_blank_line(gap):
+    # Two paragraphs (or two read passages joined by a blank line): the best-scoring pair spans
+    # both, so the best span inside one of them wins instead.
+    ctx = f"abc def{gap}ghi jkl"
+    g = ctx.index("ghi")
+    offsets = [None, (0, 3), (4, 7), (g, g + 3), (g + 4, g + 7), None]
+    start, end = np.array([0, 1.0, 9.0, 2.0, 0, 0]), np.array([0, 0, 1.0, 2.0, 9.0, 0])
+    out = postprocess_predictions([start], [end], [0], [offsets], [ctx], n_best=6, top_k=10)[0]
+    assert out["answer"] == "ghi jkl"  # 2 + 9 beats "def" (9 + 1); "def ... jkl" (18) is no candidate
+    # Six pairs inside one paragraph or the other; none of the three across.
+    assert all(gap not in c["answer"] for c in out["candidates"]) and len(out["candidates"]) == 6
+    # A single line break is no paragraph break.
+    one = ctx.replace(gap, "\n")
+    h = one.index("ghi")
+    offsets = [None, (0, 3), (4, 7), (h, h + 3), (h + 4, h + 7), None]
+    assert postprocess_predictions([start], [end], [0], [offsets], [one], n_best=6)[0]["answer"] == \
+        "def\nghi jkl"
 
 
 def test_max_answer_length_one_keeps_single_tokens_only():

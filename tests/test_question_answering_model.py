@@ -98,6 +98,28 @@ def test_train_predict_export_round_trip(tiny_model_dir, tiny_qa_task, tmp_path)
     expected = squad_scores(back["predicted"], back["answer"])
     assert out["gold"]["f1"] == pytest.approx(expected["f1"]) and out["gold"]["n"] == len(back)
     assert out["gold"]["exact_match"] == pytest.approx(expected["exact_match"])
+    assert out["skipped"] == {} and set(back["problem"]) == {""}
+
+    # Rows that cannot be answered are reported by data row and skipped; the others are answered
+    # as before, and other_answers count as gold answers.
+    rows = task.train.assign(other_answers="").copy()
+    rows.loc[1, "context"] = ""
+    rows.loc[3, "question"] = "   "
+    rows.loc[4, "other_answers"] = back["predicted"][4] + "|something else"
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    out = answerer.answer_csv(tmp_path / "bad.csv", tmp_path / "bad-answered.csv", chunk_size=2,
+                              progress=False)
+    bad = pd.read_csv(out["output_csv"], dtype=str, keep_default_na=False)
+    assert list(out["skipped"]) == [2, 4] and "no context" in out["skipped"][2]
+    assert "empty question" in out["skipped"][4]
+    assert bad["kind"].tolist()[1] == bad["kind"].tolist()[3] == "skipped"
+    assert bad["predicted"][1] == bad["predicted"][3] == ""
+    kept = [0, 2, 5]
+    assert bad["predicted"][kept].tolist() == back["predicted"][kept].tolist()
+    assert bad["predicted"][4] == back["predicted"][4]
+    golds = [[a] for a in rows["answer"]]
+    golds[4].append(back["predicted"][4])
+    assert out["gold"]["exact_match"] == pytest.approx(squad_scores(bad["predicted"], golds)["exact_match"])
 
 
 def test_training_refuses_a_frame_without_any_located_answer(tiny_model_dir):
@@ -120,12 +142,60 @@ def test_window_report_counts_long_contexts(tiny_model_dir):
     assert report["windows"] == 1 + 3 and report["max_windows_per_example"] == 3
 
 
-def test_frame_from_squad_records():
+def test_frame_from_squad_records_keeps_every_gold_answer():
     records = [
         {"question": " Who? ", "context": "Ann went.", "answers": {"text": ["Ann", "Ann"],
                                                                   "answer_start": [0, 0]}},
         {"question": "None?", "context": "x", "answers": {"text": [], "answer_start": []}},
+        {"question": "Which team won?", "context": "The Denver Broncos won.",
+         "answers": {"text": ["Denver Broncos", "The Broncos", "Broncos", "Broncos"],
+                     "answer_start": [4, 0, 11, 11]}},
     ]
     frame = qa.frame_from_squad_records(records)
-    assert frame.to_dict("list") == {"question": ["Who?", "None?"], "answer": ["Ann", ""],
-                                     "context": ["Ann went.", "x"], "answer_start": [0, -1]}
+    assert frame.to_dict("list") == {
+        "question": ["Who?", "None?", "Which team won?"], "answer": ["Ann", "", "Denver Broncos"],
+        "context": ["Ann went.", "x", "The Denver Broncos won."], "answer_start": [0, -1, 4],
+        "other_answers": ["", "", '["The Broncos", "Broncos"]']}
+    # The case: "Broncos" scored against the first gold alone was EM 0 / F1 66.7; the
+    # official script takes the best over all three: 100 / 100.
+    result = qa.evaluate_answers([span("Broncos")], frame.iloc[[2]], None)
+    assert result.scores["exact_match"] == 100.0 and result.scores["f1"] == 100.0
+
+
+def span(text, probability=0.5):
+    return {"answer": text, "probability": probability, "start": 0, "end": len(text), "skipped": None}
+
+
+def test_evaluation_decides_from_the_question_alone_as_deployment_does():
+    questions = ["The bridge opened before 1950, right?", "Did the bridge open before 1950?",
+                 "Is it the Lune or the Sable?", "Where is the bridge?"]
+    frame = pd.DataFrame({"question": questions, "answer": ["yes", "yes", "Lune", "Dorrow"],
+                          "context": ["The bridge opened in 1907 in Dorrow over the Lune."] * 4})
+    predictions = [span("1907"), span("1907"), span("Lune"), span("Dorrow")]
+    result = qa.evaluate_answers(predictions, frame, yes_no_answer="yes")
+    table = result.predictions
+    # A statement with a gold "yes" is not a yes/no question: its span is scored, and it misses.
+    assert table["predicted"].tolist() == ["1907", "yes", "yes", "Dorrow"]
+    assert table["kind"].tolist() == ["span", "yes/no", "yes/no", "span"]
+    assert table["f1"].tolist() == [0.0, 1.0, 0.0, 1.0]
+    # Reported by the gold answer's kind, scored by what was predicted.
+    assert result.groups["yes/no"] == {"exact_match": 50.0, "f1": 50.0, "n": 2}
+    assert result.groups["span"] == {"exact_match": 50.0, "f1": 50.0, "n": 2}
+    # The gold answers never change a prediction: any other golds give the same predicted column.
+    for golds in (["no", "no", "no", "no"], ["1907", "yes", "Sable", "yes"]):
+        other = qa.evaluate_answers(predictions, frame.assign(answer=golds), "yes")
+        assert other.predictions["predicted"].tolist() == table["predicted"].tolist()
+    # And they are what the deployed answerer says for the same model outputs.
+    decided = [qa.decide_answer(q, p, "yes") for q, p in zip(questions, predictions, strict=True)]
+    assert [d["answer"] for d in decided] == table["predicted"].tolist()
+
+
+def test_evaluation_scores_a_skipped_row_as_a_miss_and_names_it():
+    frame = pd.DataFrame({"question": ["Where?", "Who?"], "answer": ["Dorrow", "Ann"],
+                          "context": ["Dorrow.", ""]})
+    skipped = {**span(""), "skipped": "it has no context. Fix: every question needs its passage."}
+    result = qa.evaluate_answers([span("Dorrow"), skipped], frame, "yes")
+    assert result.scores["exact_match"] == 50.0 and result.details["skipped"] == {1: skipped["skipped"]}
+    assert result.predictions["kind"].tolist() == ["span", "skipped"]
+
+

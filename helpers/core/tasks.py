@@ -312,7 +312,8 @@ def gold_answers(frame: pd.DataFrame) -> list[list[str]]:
     others = frame[OTHER_ANSWERS] if OTHER_ANSWERS in frame else [""] * len(frame)
     out = []
     for answer, cell in zip(frame["answer"].astype(str), others, strict=True):
-        extra = [] if cell is None or (not isinstance(cell, str) and pd.isna(cell)) else parse_other_answers(cell)
+        blank = cell is None or (not isinstance(cell, str) and pd.isna(cell))
+        extra = [] if blank else parse_other_answers(cell)
         out.append([answer.strip(), *(a for a in extra if a != answer.strip())])
     return out
 
