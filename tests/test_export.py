@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +20,8 @@ from helpers.core.export import (
     load_export,
     read_export_info,
     reload_difference,
+    unpack_tarball,
+    write_tarball,
 )
 
 LOGS = [
@@ -106,3 +111,125 @@ def test_require_family_accepts_its_own_and_unnamed_exports_and_names_the_notebo
     with pytest.raises(ExportError, match=r"export of the classification family, not of question-answering\. "
                                           r"Fix: .*question-answering-training\.ipynb"):
         require_family(folder, "question-answering", "question-answering-training.ipynb")
+
+
+# ---------------------------------------------------------------------------------------
+# Unpacking a tarball: all or nothing, and never outside its folder
+# ---------------------------------------------------------------------------------------
+
+
+def tarball_of(tmp_path: Path, files: dict[str, str], name: str = "t-model.tar") -> Path:
+    """A tarball made by ``write_tarball`` that holds ``model/`` with ``files`` (relative path -> text)."""
+    folder = tmp_path / f"src-{name}" / "model"
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    return write_tarball(folder, tmp_path / name)
+
+
+def tree(folder: Path) -> dict[str, str | None]:
+    """Every path under ``folder`` (hidden ones too) with the text of files; None for folders."""
+    return {str(p.relative_to(folder)): (p.read_text() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_unpacking_replaces_the_model_folder_as_a_whole(tmp_path):
+    old = tarball_of(tmp_path, {"config.json": "old", "onnx/model.onnx": "old graph"}, "old-model.tar")
+    new = tarball_of(tmp_path, {"config.json": "new", "tokenizer.json": "tok"}, "new-model.tar")
+    target = tmp_path / "unpacked"
+    assert unpack_tarball(old, target) == target
+    assert (target / "model" / "onnx" / "model.onnx").is_file()
+    (target / "notes.txt").write_text("mine")  # beside model/: not the tarball's, so kept
+    unpack_tarball(new, target)
+    assert tree(target) == {"model": None, "model/config.json": "new", "model/tokenizer.json": "tok",
+                            "notes.txt": "mine"}  # no stale onnx/ and no temporary folder left
+
+
+@pytest.mark.parametrize("cut", ["inside a file", "at a member boundary"])
+def test_a_truncated_tarball_leaves_the_folder_as_it_was(tmp_path, cut):
+    good = tarball_of(tmp_path, {"config.json": "v1", "weights.bin": "1" * 5000})
+    target = tmp_path / "unpacked"
+    unpack_tarball(good, target)
+    before = tree(target)
+    newer = tarball_of(tmp_path, {"config.json": "v2", "weights.bin": "2" * 5000, "z.json": "{}"},
+                       "newer-model.tar")
+    with tarfile.open(newer) as tar:
+        weights, last = tar.getmember("model/weights.bin"), tar.getmembers()[-1]
+    # Inside weights.bin, or just before the last file's header (which tarfile alone takes for the end).
+    end = last.offset if cut == "at a member boundary" else weights.offset_data + 2500
+    newer.write_bytes(newer.read_bytes()[:end])
+    with pytest.raises(ExportError, match=r"newer-model\.tar .*truncated.* Fix: .*re-download.*re-export"):
+        unpack_tarball(newer, target)
+    assert tree(target) == before
+    with pytest.raises(ExportError, match="truncated"):
+        unpack_tarball(newer, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()  # a folder that did not exist is not left behind
+
+
+def test_a_failed_move_into_place_is_undone(tmp_path, monkeypatch):
+    first = tarball_of(tmp_path, {"config.json": "v1"}, "first-model.tar")
+    target = tmp_path / "unpacked"
+    unpack_tarball(first, target)
+    (target / "model" / "stale.txt").write_text("from before")
+    before = tree(target)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(src).parent.name == "new":  # the new model/ folder going into place
+            raise PermissionError(13, "Permission denied", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    second = tarball_of(tmp_path, {"config.json": "v2"}, "second-model.tar")
+    with pytest.raises(ExportError, match=r"second-model\.tar could not be unpacked into .*Permission denied"):
+        unpack_tarball(second, target)
+    assert tree(target) == before  # the old model/ was moved aside, then back
+
+
+def test_a_missing_tarball_is_a_clear_error_and_creates_nothing(tmp_path):
+    with pytest.raises(ExportError, match=r"nope-model\.tar could not be unpacked .*Fix: check that the"):
+        unpack_tarball(tmp_path / "nope-model.tar", tmp_path / "unpacked")
+    assert not (tmp_path / "unpacked").exists()
+
+
+def tar_member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, linkname
+    return member
+
+
+def unsafe_tarball(path: Path, bad: tarfile.TarInfo) -> Path:
+    """A tarball holding ``model/config.json`` and then ``bad``."""
+    with tarfile.open(path, "w") as tar:
+        tar.addfile(tar_member("model", tarfile.DIRTYPE))
+        good = tar_member("model/config.json")
+        good.size = 2
+        tar.addfile(good, io.BytesIO(b"{}"))
+        bad.size = 1 if bad.isreg() else 0
+        tar.addfile(bad, io.BytesIO(b"x") if bad.isreg() else None)
+    return path
+
+
+UNSAFE_MEMBERS = {
+    "parent folder": lambda tmp: tar_member("../escaped"),
+    "parent inside a path": lambda tmp: tar_member("model/../../escaped"),
+    "absolute path": lambda tmp: tar_member(str(tmp / "escaped")),
+    "symlink outside": lambda tmp: tar_member("model/link", tarfile.SYMTYPE, "../../escaped"),
+    "absolute symlink": lambda tmp: tar_member("model/link", tarfile.SYMTYPE, str(tmp / "escaped")),
+    "hard link inside": lambda tmp: tar_member("model/hard", tarfile.LNKTYPE, "model/config.json"),
+    "device": lambda tmp: tar_member("model/dev", tarfile.CHRTYPE),
+    "fifo": lambda tmp: tar_member("model/pipe", tarfile.FIFOTYPE),
+}
+
+
+@pytest.mark.parametrize("kind", list(UNSAFE_MEMBERS))
+def test_a_tarball_with_an_unsafe_member_is_refused_and_nothing_is_extracted(tmp_path, kind):
+    bad = UNSAFE_MEMBERS[kind](tmp_path)
+    tarball = unsafe_tarball(tmp_path / "bad-model.tar", bad)
+    target = tmp_path / "deep" / "unpacked"
+    target.mkdir(parents=True)
+    (target / "keep.txt").write_text("kept")
+    with pytest.raises(ExportError, match=r"bad-model\.tar holds '.*', which .* refused.* Fix: re-download"):
+        unpack_tarball(tarball, target)
+    assert tree(target) == {"keep.txt": "kept"}
+    assert not any(p.name == "escaped" for p in tmp_path.rglob("*"))

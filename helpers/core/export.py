@@ -14,12 +14,14 @@ Layout written by :func:`export_model` under ``output_dir``::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,15 +125,126 @@ def check_export(folder: str | Path) -> Path:
     return folder
 
 
+TARBALL_FIX = ("Fix: re-download the tarball (or copy it again), or re-export it with the training "
+               "notebook's export step.")
+
+
+def tar_member_problem(member: tarfile.TarInfo) -> str | None:
+    """What makes ``member`` unfit for an export tarball (None for a plain file or folder inside it)."""
+    parts = member.name.replace("\\", "/").split("/")
+    if member.name.startswith(("/", "\\")) or os.path.isabs(member.name):
+        return "has an absolute path"
+    if ".." in parts:
+        return "climbs out of the folder through '..'"
+    if member.issym() or member.islnk():
+        return f"is a {'symbolic' if member.issym() else 'hard'} link (to {member.linkname!r})"
+    if not (member.isreg() or member.isdir()):
+        return "is a device, pipe or other special file"
+    return None
+
+
+def check_tar_members(tar: tarfile.TarFile, tarball: str | Path) -> list[tarfile.TarInfo]:
+    """The members of ``tar``, after checking that the archive is complete and every member is safe.
+
+    Complete: tarfile alone takes a cut at a member boundary for the end of the archive, so the
+    end-of-archive marker (a zero block) must follow the last member. Safe: only regular files and
+    folders, with relative paths that stay inside the folder (no ``..``); no links, no devices.
+
+    Raises:
+        ExportError: the tarball is truncated, or names the first unsafe member; nothing extracted.
+    """
+    members = tar.getmembers()
+    tar.fileobj.seek(tar.offset)
+    if tar.fileobj.read(tarfile.BLOCKSIZE) != tarfile.NUL * tarfile.BLOCKSIZE:
+        raise ExportError(
+            f"Export tarball {tarball} is truncated: it stops after {len(members)} entries without the "
+            f"end-of-archive marker (an interrupted download, copy or export). Nothing was extracted. "
+            f"{TARBALL_FIX}"
+        )
+    for member in members:
+        if problem := tar_member_problem(member):
+            raise ExportError(
+                f"Export tarball {tarball} holds {member.name!r}, which {problem}; an export tarball holds "
+                f"only plain files and folders inside its own folder, so it was refused and nothing was "
+                f"extracted. {TARBALL_FIX}"
+            )
+    return members
+
+
+def extract_checked(tarball: Path, folder: Path) -> None:
+    """Extract ``tarball`` into the new ``folder`` after :func:`check_tar_members`."""
+    with tarfile.open(tarball) as tar:
+        members = check_tar_members(tar, tarball)
+        tar.extractall(folder, members=members, filter="data")
+
+
+def move_into_place(new: Path, target: Path, old: Path) -> None:
+    """Rename each entry of ``new`` into ``target``; the entry of that name there goes to ``old``.
+
+    All or nothing: when a rename fails, those made so far are undone and the error re-raised.
+    """
+    old.mkdir()
+    done = []
+    try:
+        for entry in sorted(new.iterdir()):
+            if os.path.lexists(target / entry.name):
+                os.replace(target / entry.name, old / entry.name)
+            done.append(entry.name)
+            os.replace(entry, target / entry.name)
+    except OSError:
+        for name in reversed(done):
+            if not (new / name).exists():
+                os.replace(target / name, new / name)
+            if os.path.lexists(old / name):
+                os.replace(old / name, target / name)
+        raise
+
+
+@contextlib.contextmanager
+def tarball_errors(tarball: Path, target: Path):
+    """Turn what goes wrong while unpacking ``tarball`` into an :class:`ExportError` with the fix."""
+    try:
+        yield
+    except ExportError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+        raise ExportError(
+            f"Export tarball {tarball} is truncated or damaged ({type(err).__name__}: {err}), so it was "
+            f"not unpacked and {target} was left as it was. {TARBALL_FIX}"
+        ) from err
+    except OSError as err:
+        raise ExportError(
+            f"Export tarball {tarball} could not be unpacked into {target} ({err}); {target} was left as "
+            "it was. Fix: check that the tarball exists and is readable and that the folder is writable "
+            "with enough free space, then unpack again."
+        ) from err
+
+
 def unpack_tarball(path: str | Path, unpack_to: str | Path | None = None) -> Path:
     """Unpack an export tarball into ``unpack_to`` (a new temporary folder if None); return that folder.
 
-    Only plain files and folders are extracted (tarfile's ``data`` filter: no links out of it).
+    All or nothing: the tarball is extracted into a temporary folder made inside ``unpack_to`` (so
+    on the same filesystem), and only once that succeeded is each of its top-level entries (the
+    ``model/`` folder) renamed into place, replacing the entry of that name as a whole: no file
+    of an earlier unpack survives. A truncated or damaged tarball, or one with a member that is
+    not a plain file or folder inside it (:func:`check_tar_members`), is refused with an
+    :class:`ExportError`, and ``unpack_to`` is left exactly as it was (not created if it was not there).
     """
+    path = Path(path)
     target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
+    created = unpack_to is None or not target.exists()
     target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path) as tar:
-        tar.extractall(target, filter="data")
+    work = Path(tempfile.mkdtemp(prefix=f".unpack-{path.name}-", dir=target))
+    try:
+        with tarball_errors(path, target):
+            extract_checked(path, work / "new")
+            move_into_place(work / "new", target, work / "old")
+    except BaseException:
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return target
 
 
