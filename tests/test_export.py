@@ -222,8 +222,20 @@ UNSAFE_MEMBERS = {
 }
 
 
+def use_data_filter(monkeypatch, on: bool) -> None:
+    """Take the ``filter="data"`` path, or the fallback for Pythons without it (< 3.10.12 / 3.11.4)."""
+    from helpers.core import export
+
+    if on and not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python's tarfile has no data filter")
+    monkeypatch.setattr(export, "HAS_DATA_FILTER", on)
+
+
+@pytest.mark.parametrize("data_filter", [True, False], ids=["data filter", "fallback"])
 @pytest.mark.parametrize("kind", list(UNSAFE_MEMBERS))
-def test_a_tarball_with_an_unsafe_member_is_refused_and_nothing_is_extracted(tmp_path, kind):
+def test_a_tarball_with_an_unsafe_member_is_refused_and_nothing_is_extracted(tmp_path, monkeypatch, kind,
+                                                                             data_filter):
+    use_data_filter(monkeypatch, data_filter)
     bad = UNSAFE_MEMBERS[kind](tmp_path)
     tarball = unsafe_tarball(tmp_path / "bad-model.tar", bad)
     target = tmp_path / "deep" / "unpacked"
@@ -233,3 +245,43 @@ def test_a_tarball_with_an_unsafe_member_is_refused_and_nothing_is_extracted(tmp
         unpack_tarball(tarball, target)
     assert tree(target) == {"keep.txt": "kept"}
     assert not any(p.name == "escaped" for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("data_filter", [True, False], ids=["data filter", "fallback"])
+def test_a_safe_tarball_unpacks_with_or_without_the_data_filter(tmp_path, monkeypatch, data_filter):
+    use_data_filter(monkeypatch, data_filter)
+    calls = []
+    real_extractall = tarfile.TarFile.extractall
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("filter"))
+        return real_extractall(self, *args, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", spy)
+    tarball = tmp_path / "safe-model.tar"
+    with tarfile.open(tarball, "w") as tar:
+        for name, text in [("model", None), ("model/config.json", b"{}"), ("model/sub", None),
+                           ("model/sub/vocab.txt", b"a\nb\n")]:
+            member = tar_member(name, tarfile.DIRTYPE if text is None else tarfile.REGTYPE)
+            member.uid, member.uname, member.size = 54321, "no-such-user", len(text or b"")
+            member.mode = 0o755 if text is None else 0o4644  # a setuid bit, which must not survive
+            tar.addfile(member, io.BytesIO(text) if text else None)
+    target = unpack_tarball(tarball, tmp_path / "unpacked")
+    assert calls == (["data"] if data_filter else [None])
+    assert tree(target) == {"model": None, "model/config.json": "{}", "model/sub": None,
+                            "model/sub/vocab.txt": "a\nb\n"}
+    for p in target.rglob("*"):
+        assert p.stat().st_uid == os.geteuid() and not p.stat().st_mode & 0o7000, p  # ours, no setuid
+
+
+def test_check_tar_members_names_the_first_unsafe_member(tmp_path):
+    from helpers.core.export import check_tar_members
+
+    safe = tarball_of(tmp_path, {"config.json": "{}", "onnx/model.onnx": "graph"})
+    with tarfile.open(safe) as tar:
+        assert [m.name for m in check_tar_members(tar, safe)] == [
+            "model", "model/config.json", "model/onnx", "model/onnx/model.onnx"]
+    unsafe = unsafe_tarball(tmp_path / "bad-model.tar", tar_member("model/link", tarfile.SYMTYPE, "/etc"))
+    with tarfile.open(unsafe) as tar, pytest.raises(
+            ExportError, match=r"bad-model\.tar holds 'model/link', which is a symbolic link \(to '/etc'\)"):
+        check_tar_members(tar, unsafe)

@@ -15,6 +15,7 @@ Layout written by :func:`export_model` under ``output_dir``::
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -125,6 +126,12 @@ def check_export(folder: str | Path) -> Path:
     return folder
 
 
+HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
+"""Whether ``tarfile`` has the ``data`` extraction filter (Python >= 3.10.12 / 3.11.4, and 3.12+).
+
+Without it a tarball is still only extracted after :func:`check_tar_members`, which refuses
+everything the filter would (and links inside the folder too), and owner and mode come from the
+extracting user and the umask, as with the filter."""
 TARBALL_FIX = ("Fix: re-download the tarball (or copy it again), or re-export it with the training "
                "notebook's export step.")
 
@@ -171,11 +178,29 @@ def check_tar_members(tar: tarfile.TarFile, tarball: str | Path) -> list[tarfile
     return members
 
 
+def plain_member(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A copy of a checked ``member`` to extract without the data filter: owned by whoever extracts it
+    (as root, tarfile would otherwise give it the archive's owner) and without setuid/setgid/sticky bits."""
+    plain = copy.copy(member)
+    plain.mode &= 0o777
+    if hasattr(os, "geteuid"):
+        plain.uid, plain.gid, plain.uname, plain.gname = os.geteuid(), os.getegid(), "", ""
+    return plain
+
+
 def extract_checked(tarball: Path, folder: Path) -> None:
-    """Extract ``tarball`` into the new ``folder`` after :func:`check_tar_members`."""
+    """Extract ``tarball`` into the new ``folder`` after :func:`check_tar_members`.
+
+    With tarfile's ``data`` filter where this Python has it (:data:`HAS_DATA_FILTER`), else with
+    :func:`plain_member` copies of the members, which the check has already limited to plain files
+    and folders inside ``folder``.
+    """
     with tarfile.open(tarball) as tar:
         members = check_tar_members(tar, tarball)
-        tar.extractall(folder, members=members, filter="data")
+        if HAS_DATA_FILTER:
+            tar.extractall(folder, members=members, filter="data")
+        else:
+            tar.extractall(folder, members=[plain_member(m) for m in members])
 
 
 def move_into_place(new: Path, target: Path, old: Path) -> None:
