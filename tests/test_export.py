@@ -23,6 +23,7 @@ from helpers.core.export import (
     unpack_tarball,
     write_tarball,
 )
+from tests.conftest import umask_set, wrong_modes
 
 LOGS = [
     {"loss": 1.2, "learning_rate": 1e-4, "epoch": 0.5, "step": 1, "grad_norm": 3.0},
@@ -70,6 +71,43 @@ def test_reload_gives_the_same_logits(exported, tmp_path, which):
                                 return_tensors="pt")).logits.numpy()
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert TextClassifier.from_export(target, unpack_to=tmp_path / "u2").labels == ["neg", "pos"]
+
+
+@pytest.mark.parametrize("mask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_exported_and_unpacked_files_get_the_modes_of_the_umask(tiny_model_dir, tmp_path, mask, file_mode,
+                                                                 dir_mode):
+    # safetensors writes model.safetensors with 0o600 whatever the umask: a model folder copied to
+    # a shared place could then not be read by the account that serves it.
+    model, tok = build_student(str(tiny_model_dir), ["neg", "pos"], seed=0)
+    with umask_set(mask):
+        paths = export_model(model, tok, tmp_path / "out", "tiny", LOGS)
+        unpacked = unpack_tarball(paths.tarball, tmp_path / "unpacked")
+    assert wrong_modes(tmp_path / "out", mask) == {}  # the folder, every file in it, the tarball
+    assert wrong_modes(unpacked, mask) == {}
+    assert (paths.model_dir / "model.safetensors").stat().st_mode & 0o777 == file_mode
+    assert (unpacked / "model" / "model.safetensors").stat().st_mode & 0o777 == file_mode
+    assert paths.model_dir.stat().st_mode & 0o777 == dir_mode
+
+
+def test_apply_umask_sets_files_and_folders_and_leaves_links_alone(tmp_path):
+    from helpers.core.files import apply_umask, current_umask
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not ours")
+    outside.chmod(0o600)
+    folder = tmp_path / "model"
+    (folder / "onnx").mkdir(parents=True)
+    (folder / "onnx" / "model.onnx").write_text("graph")
+    (folder / "model.safetensors").write_text("weights")
+    (folder / "model.safetensors").chmod(0o700)
+    (folder / "onnx").chmod(0o700)
+    (folder / "link").symlink_to(outside)
+    with umask_set(0o027):
+        assert current_umask() == 0o027
+        assert apply_umask(folder) == folder
+    assert wrong_modes(folder / "onnx", 0o027) == {}  # 0o750 and 0o640
+    assert (folder / "model.safetensors").stat().st_mode & 0o777 == 0o640  # no execute bit
+    assert outside.stat().st_mode & 0o777 == 0o600  # the link was not followed
 
 
 def test_missing_safetensors_is_a_clear_error(exported):

@@ -30,6 +30,7 @@ import pandas as pd
 
 from helpers.core import onnx
 from helpers.core.errors import ExportError
+from helpers.core.files import apply_umask
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
 LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
@@ -71,7 +72,9 @@ def export_model(
 ) -> ExportPaths:
     """Save ``model`` and ``tokenizer`` as ``output_dir/model`` and ``output_dir/<name>-model.tar``.
 
-    An existing ``model/`` folder is replaced, so a re-run never mixes files of two runs.
+    An existing ``model/`` folder is replaced, so a re-run never mixes files of two runs. Every
+    file gets the modes of the umask (:func:`helpers.core.files.apply_umask`; 0o644 usually, where
+    safetensors alone would leave the weights at 0o600), and so does the tarball.
 
     Args:
         model: A transformers model (saved with safetensors).
@@ -94,17 +97,21 @@ def export_model(
         json.dumps(info or {}, indent=1, default=str), encoding="utf-8"
     )
     check_export(model_dir)
+    apply_umask(model_dir)
     tarball = write_tarball(model_dir, output_dir / f"{name}-model.tar")
     return ExportPaths(model_dir=model_dir, tarball=tarball)
 
 
 def write_tarball(folder: str | Path, tarball: str | Path) -> Path:
-    """Pack ``folder`` (under its own name) into ``tarball``, replacing it only once complete."""
+    """Pack ``folder`` (under its own name) into ``tarball``, replacing it only once complete.
+
+    The tarball gets the mode of the umask, even if a leftover partial file had another.
+    """
     folder, tarball = Path(folder), Path(tarball)
     partial = tarball.with_suffix(".tar.partial")
     with tarfile.open(partial, "w") as tar:
         tar.add(folder, arcname=folder.name)
-    os.replace(partial, tarball)
+    os.replace(apply_umask(partial), tarball)
     return tarball
 
 
@@ -254,6 +261,8 @@ def unpack_tarball(path: str | Path, unpack_to: str | Path | None = None) -> Pat
     of an earlier unpack survives. A truncated or damaged tarball, or one with a member that is
     not a plain file or folder inside it (:func:`check_tar_members`), is refused with an
     :class:`ExportError`, and ``unpack_to`` is left exactly as it was (not created if it was not there).
+    The files unpacked get the modes of the umask (:func:`helpers.core.files.apply_umask`), whatever
+    modes the tarball recorded.
     """
     path = Path(path)
     target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
@@ -263,6 +272,7 @@ def unpack_tarball(path: str | Path, unpack_to: str | Path | None = None) -> Pat
     try:
         with tarball_errors(path, target):
             extract_checked(path, work / "new")
+            apply_umask(work / "new")
             move_into_place(work / "new", target, work / "old")
     except BaseException:
         if created:
