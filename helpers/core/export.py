@@ -137,8 +137,9 @@ HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
 """Whether ``tarfile`` has the ``data`` extraction filter (Python >= 3.10.12 / 3.11.4, and 3.12+).
 
 Without it a tarball is still only extracted after :func:`check_tar_members`, which refuses
-everything the filter would (and links inside the folder too), and owner and mode come from the
-extracting user and the umask, as with the filter."""
+everything the filter would (and links inside the folder, and absolute names, which the filter
+extracts relative to it); the files are owned by the extracting user (:func:`plain_member`), and
+their modes come from the umask either way (``apply_umask`` after extraction)."""
 TARBALL_FIX = ("Fix: re-download the tarball (or copy it again), or re-export it with the training "
                "notebook's export step.")
 
