@@ -38,6 +38,7 @@ import pandas as pd
 from helpers.core import onnx
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
+from helpers.core.files import apply_umask
 from helpers.core.models import describe_failure, resolve_model
 from helpers.core.onnx import ENCODER, VARIANTS
 from helpers.core.text import YES_NO, split_paragraphs, split_sentences
@@ -952,7 +953,8 @@ def export_context_relevance(model, texts: Sequence[str], output_dir: str | Path
         <name>-retriever.tar   holds retriever/
 
     An existing ``retriever/`` folder is replaced. The index is built here, with ``model``, so
-    the two always match.
+    the two always match. Every file gets the modes of the umask (0o644 usually; see
+    :func:`helpers.core.files.apply_umask`).
 
     Args:
         model: A ``SentenceTransformer`` (see :func:`load_sentence_transformer`).
@@ -975,6 +977,7 @@ def export_context_relevance(model, texts: Sequence[str], output_dir: str | Path
     write_training_logs(folder, log_history or [])
     info = {"family": FAMILY, "task": name, **(info or {})}
     (folder / "export-info.json").write_text(json.dumps(info, indent=1, default=str), encoding="utf-8")
+    apply_umask(folder)
     return ExportPaths(model_dir=folder, tarball=write_tarball(folder, output_dir / f"{name}-retriever.tar"))
 
 

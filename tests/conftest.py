@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -31,6 +32,24 @@ class FakeClock:
 
     def advance(self, ms: float) -> None:
         self.now += ms / 1000
+
+
+@contextlib.contextmanager
+def umask_set(mask: int):
+    """Run the block with the process umask set to ``mask`` (restored after)."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def wrong_modes(root: Path, mask: int) -> dict[str, str]:
+    """Paths at or under ``root`` whose permissions are not ``0o666 & ~mask`` (files) or
+    ``0o777 & ~mask`` (folders), with the permissions they have."""
+    paths = [root, *root.rglob("*")] if root.is_dir() else [root]
+    want = {p: (0o777 if p.is_dir() else 0o666) & ~mask for p in paths}
+    return {str(p): oct(p.stat().st_mode & 0o7777) for p in paths if p.stat().st_mode & 0o7777 != want[p]}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:

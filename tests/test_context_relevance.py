@@ -12,7 +12,7 @@ from helpers import context_relevance as R
 from helpers.core.export import ExportError
 from helpers.core.tasks import load_task
 from helpers.core.training import TrainConfig
-from tests.conftest import QA_CONTEXTS, write_csv
+from tests.conftest import QA_CONTEXTS, umask_set, write_csv, wrong_modes
 
 # ---------------------------------------------------------------------------------------
 # A toy collection whose neighbours are known (2-D points, distances by hand)
@@ -396,3 +396,11 @@ def test_load_retriever_reports_missing_files(tmp_path, tiny_model_dir):
         R.load_retriever(tmp_path / "retriever")
     with pytest.raises(ExportError, match="does not exist"):
         R.load_retriever(tmp_path / "nowhere")
+
+
+def test_retriever_export_files_get_the_modes_of_the_umask(tmp_path, tiny_model_dir):
+    model = R.load_sentence_transformer(str(tiny_model_dir))
+    with umask_set(0o022):
+        paths = R.export_context_relevance(model, ["first passage", "second passage"], tmp_path / "out", "x")
+    assert (paths.model_dir / "encoder" / "model.safetensors").stat().st_mode & 0o777 == 0o644
+    assert wrong_modes(tmp_path / "out", 0o022) == {}

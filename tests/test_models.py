@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from transformers import AutoModel
@@ -16,7 +17,7 @@ from helpers.core.models import (
     packaged_path,
     resolve_model,
 )
-from tests.conftest import MINILM, SMOLLM2
+from tests.conftest import MINILM, SMOLLM2, umask_set, wrong_modes
 
 
 def test_packaged_minilm_resolves_to_the_package_folder():
@@ -67,6 +68,45 @@ def test_gguf_model_uses_a_complete_cache_folder(tmp_path, monkeypatch):
     for name in ("config.json", "model.safetensors", "tokenizer_config.json"):
         (cache / name).write_text("{}")
     assert resolve_model(SMOLLM2) == str(cache.resolve())
+
+
+class PrivateSaver:
+    """Stands in for a transformers model or tokenizer whose save writes a 0o600 file, as safetensors does."""
+
+    def __init__(self, file_name: str):
+        self.file_name = file_name
+        self.config = SimpleNamespace(to_dict=lambda: {"model_type": "llama"})
+        self.generation_config = None
+
+    def save_pretrained(self, folder):
+        (Path(folder) / self.file_name).write_text("saved")
+        (Path(folder) / self.file_name).chmod(0o600)
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def eval(self):
+        return self
+
+
+def test_the_gguf_cache_gets_the_modes_of_the_umask(tmp_path, monkeypatch):
+    import transformers
+
+    monkeypatch.setattr(transformers, "AutoTokenizer", SimpleNamespace(
+        from_pretrained=lambda *a, **k: PrivateSaver("tokenizer_config.json")))
+    monkeypatch.setattr(transformers, "AutoModelForCausalLM", SimpleNamespace(
+        from_pretrained=lambda *a, **k: PrivateSaver("config.json"),
+        from_config=lambda config: PrivateSaver("model.safetensors")))
+    monkeypatch.setattr(transformers, "AutoConfig", SimpleNamespace(for_model=lambda **settings: settings))
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"")
+    with umask_set(0o022):
+        target = models.convert_gguf(gguf, tmp_path / "cache" / "model")
+    assert (target / "model.safetensors").is_file()
+    assert wrong_modes(target, 0o022) == {}  # 0o644 files and a 0o755 folder, shared like any cache
 
 
 def test_missing_gguf_package_offline_is_a_clear_error(tmp_path, monkeypatch):

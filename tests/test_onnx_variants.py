@@ -18,7 +18,7 @@ from helpers.core import onnx as O
 from helpers.core import variants as V
 from helpers.core.tasks import load_task
 
-from .conftest import MINILM, make_qa_task
+from .conftest import MINILM, make_qa_task, umask_set, wrong_modes
 
 LABELS = ["billing", "cards", "transfers"]
 TEXTS = [
@@ -73,6 +73,21 @@ def test_classifier_variants_round_trip_with_reports(classifier_variants, tmp_pa
     assert "backend: onnx-int8" in V.describe_backend(paths.model_dir, "onnx-int8")
     assert "within the 1 allowed" in V.describe_backend(paths.model_dir, "onnx")
     assert V.describe_backend(paths.model_dir, "pytorch").startswith("backend: pytorch")
+
+
+def test_variant_files_get_the_modes_of_the_umask(tiny_model_dir, tmp_path):
+    from helpers.core.export import unpack_tarball
+
+    with umask_set(0o022):
+        paths = export_classifier(tiny_model_dir, tmp_path / "out")
+        clf.export_classifier_variants(paths.model_dir, TEXTS[:3], ["cards", "billing", "transfers"],
+                                       tarball=paths.tarball)
+        unpacked = unpack_tarball(paths.tarball, tmp_path / "unpacked")
+    for backend in O.VARIANTS:
+        for name in (O.GRAPH_FILE, V.REPORT_FILE):
+            assert (unpacked / "model" / backend / name).stat().st_mode & 0o777 == 0o644
+    assert wrong_modes(tmp_path / "out", 0o022) == {}  # every file 0o644, every folder 0o755
+    assert wrong_modes(unpacked, 0o022) == {}
 
 
 def test_fp32_onnx_matches_pytorch_within_1e_4_on_real_minilm(tmp_path):

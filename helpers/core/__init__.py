@@ -4,7 +4,7 @@
 ``embeddings`` (frozen sentence embeddings), ``training`` (Trainer settings, datasets, batching),
 ``lora``, ``metrics`` (classification, SQuAD EM/F1, ROUGE-L), ``evaluation`` (the one result
 type and comparison table), ``plots``, ``timing``, ``streaming`` (CSVs scored chunk by chunk),
-``notebook`` (set-up, papermill, the run record), ``errors``, ``export`` (model folders and
-tarballs), ``onnx`` (ONNX Runtime variants), ``variants`` (the variant quality gate) and ``text``
-(yes/no questions, sentence and paragraph splitting).
+``notebook`` (set-up, papermill, the run record), ``errors``, ``files`` (the modes of written
+files), ``export`` (model folders and tarballs), ``onnx`` (ONNX Runtime variants), ``variants``
+(the variant quality gate) and ``text`` (yes/no questions, sentence and paragraph splitting).
 """

@@ -14,12 +14,15 @@ Layout written by :func:`export_model` under ``output_dir``::
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import math
 import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ import pandas as pd
 
 from helpers.core import onnx
 from helpers.core.errors import ExportError
+from helpers.core.files import apply_umask
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
 LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
@@ -68,7 +72,9 @@ def export_model(
 ) -> ExportPaths:
     """Save ``model`` and ``tokenizer`` as ``output_dir/model`` and ``output_dir/<name>-model.tar``.
 
-    An existing ``model/`` folder is replaced, so a re-run never mixes files of two runs.
+    An existing ``model/`` folder is replaced, so a re-run never mixes files of two runs. Every
+    file gets the modes of the umask (:func:`helpers.core.files.apply_umask`; 0o644 usually, where
+    safetensors alone would leave the weights at 0o600), and so does the tarball.
 
     Args:
         model: A transformers model (saved with safetensors).
@@ -91,17 +97,21 @@ def export_model(
         json.dumps(info or {}, indent=1, default=str), encoding="utf-8"
     )
     check_export(model_dir)
+    apply_umask(model_dir)
     tarball = write_tarball(model_dir, output_dir / f"{name}-model.tar")
     return ExportPaths(model_dir=model_dir, tarball=tarball)
 
 
 def write_tarball(folder: str | Path, tarball: str | Path) -> Path:
-    """Pack ``folder`` (under its own name) into ``tarball``, replacing it only once complete."""
+    """Pack ``folder`` (under its own name) into ``tarball``, replacing it only once complete.
+
+    The tarball gets the mode of the umask, even if a leftover partial file had another.
+    """
     folder, tarball = Path(folder), Path(tarball)
     partial = tarball.with_suffix(".tar.partial")
     with tarfile.open(partial, "w") as tar:
         tar.add(folder, arcname=folder.name)
-    os.replace(partial, tarball)
+    os.replace(apply_umask(partial), tarball)
     return tarball
 
 
@@ -123,15 +133,154 @@ def check_export(folder: str | Path) -> Path:
     return folder
 
 
+HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
+"""Whether ``tarfile`` has the ``data`` extraction filter (Python >= 3.10.12 / 3.11.4, and 3.12+).
+
+Without it a tarball is still only extracted after :func:`check_tar_members`, which refuses
+everything the filter would (and links inside the folder, and absolute names, which the filter
+extracts relative to it); the files are owned by the extracting user (:func:`plain_member`), and
+their modes come from the umask either way (``apply_umask`` after extraction)."""
+TARBALL_FIX = ("Fix: re-download the tarball (or copy it again), or re-export it with the training "
+               "notebook's export step.")
+
+
+def tar_member_problem(member: tarfile.TarInfo) -> str | None:
+    """What makes ``member`` unfit for an export tarball (None for a plain file or folder inside it)."""
+    parts = member.name.replace("\\", "/").split("/")
+    if member.name.startswith(("/", "\\")) or os.path.isabs(member.name):
+        return "has an absolute path"
+    if ".." in parts:
+        return "climbs out of the folder through '..'"
+    if member.issym() or member.islnk():
+        return f"is a {'symbolic' if member.issym() else 'hard'} link (to {member.linkname!r})"
+    if not (member.isreg() or member.isdir()):
+        return "is a device, pipe or other special file"
+    return None
+
+
+def check_tar_members(tar: tarfile.TarFile, tarball: str | Path) -> list[tarfile.TarInfo]:
+    """The members of ``tar``, after checking that the archive is complete and every member is safe.
+
+    Complete: tarfile alone takes a cut at a member boundary for the end of the archive, so the
+    end-of-archive marker (a zero block) must follow the last member. Safe: only regular files and
+    folders, with relative paths that stay inside the folder (no ``..``); no links, no devices.
+
+    Raises:
+        ExportError: the tarball is truncated, or names the first unsafe member; nothing extracted.
+    """
+    members = tar.getmembers()
+    tar.fileobj.seek(tar.offset)
+    if tar.fileobj.read(tarfile.BLOCKSIZE) != tarfile.NUL * tarfile.BLOCKSIZE:
+        raise ExportError(
+            f"Export tarball {tarball} is truncated: it stops after {len(members)} entries without the "
+            f"end-of-archive marker (an interrupted download, copy or export). Nothing was extracted. "
+            f"{TARBALL_FIX}"
+        )
+    for member in members:
+        if problem := tar_member_problem(member):
+            raise ExportError(
+                f"Export tarball {tarball} holds {member.name!r}, which {problem}; an export tarball holds "
+                f"only plain files and folders inside its own folder, so it was refused and nothing was "
+                f"extracted. {TARBALL_FIX}"
+            )
+    return members
+
+
+def plain_member(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A copy of a checked ``member`` to extract without the data filter: owned by whoever extracts it
+    (as root, tarfile would otherwise give it the archive's owner) and without setuid/setgid/sticky bits."""
+    plain = copy.copy(member)
+    plain.mode &= 0o777
+    if hasattr(os, "geteuid"):
+        plain.uid, plain.gid, plain.uname, plain.gname = os.geteuid(), os.getegid(), "", ""
+    return plain
+
+
+def extract_checked(tarball: Path, folder: Path) -> None:
+    """Extract ``tarball`` into the new ``folder`` after :func:`check_tar_members`.
+
+    With tarfile's ``data`` filter where this Python has it (:data:`HAS_DATA_FILTER`), else with
+    :func:`plain_member` copies of the members, which the check has already limited to plain files
+    and folders inside ``folder``.
+    """
+    with tarfile.open(tarball) as tar:
+        members = check_tar_members(tar, tarball)
+        if HAS_DATA_FILTER:
+            tar.extractall(folder, members=members, filter="data")
+        else:
+            tar.extractall(folder, members=[plain_member(m) for m in members])
+
+
+def move_into_place(new: Path, target: Path, old: Path) -> None:
+    """Rename each entry of ``new`` into ``target``; the entry of that name there goes to ``old``.
+
+    All or nothing: when a rename fails, those made so far are undone and the error re-raised.
+    """
+    old.mkdir()
+    done = []
+    try:
+        for entry in sorted(new.iterdir()):
+            if os.path.lexists(target / entry.name):
+                os.replace(target / entry.name, old / entry.name)
+            done.append(entry.name)
+            os.replace(entry, target / entry.name)
+    except OSError:
+        for name in reversed(done):
+            if not (new / name).exists():
+                os.replace(target / name, new / name)
+            if os.path.lexists(old / name):
+                os.replace(old / name, target / name)
+        raise
+
+
+@contextlib.contextmanager
+def tarball_errors(tarball: Path, target: Path):
+    """Turn what goes wrong while unpacking ``tarball`` into an :class:`ExportError` with the fix."""
+    try:
+        yield
+    except ExportError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+        raise ExportError(
+            f"Export tarball {tarball} is truncated or damaged ({type(err).__name__}: {err}), so it was "
+            f"not unpacked and {target} was left as it was. {TARBALL_FIX}"
+        ) from err
+    except OSError as err:
+        raise ExportError(
+            f"Export tarball {tarball} could not be unpacked into {target} ({err}); {target} was left as "
+            "it was. Fix: check that the tarball exists and is readable and that the folder is writable "
+            "with enough free space, then unpack again."
+        ) from err
+
+
 def unpack_tarball(path: str | Path, unpack_to: str | Path | None = None) -> Path:
     """Unpack an export tarball into ``unpack_to`` (a new temporary folder if None); return that folder.
 
-    Only plain files and folders are extracted (tarfile's ``data`` filter: no links out of it).
+    All or nothing: the tarball is extracted into a temporary folder made inside ``unpack_to`` (so
+    on the same filesystem), and only once that succeeded is each of its top-level entries (the
+    ``model/`` folder) renamed into place, replacing the entry of that name as a whole: no file
+    of an earlier unpack survives. A truncated or damaged tarball, or one with a member that is
+    not a plain file or folder inside it (:func:`check_tar_members`), is refused with an
+    :class:`ExportError`, and ``unpack_to`` is left exactly as it was (not created if it was not there).
+    The files unpacked get the modes of the umask (:func:`helpers.core.files.apply_umask`), whatever
+    modes the tarball recorded.
     """
+    path = Path(path)
     target = Path(unpack_to) if unpack_to else Path(tempfile.mkdtemp(prefix="export-"))
+    created = unpack_to is None or not target.exists()
     target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path) as tar:
-        tar.extractall(target, filter="data")
+    work = Path(tempfile.mkdtemp(prefix=f".unpack-{path.name}-", dir=target))
+    try:
+        with tarball_errors(path, target):
+            extract_checked(path, work / "new")
+            apply_umask(work / "new")
+            move_into_place(work / "new", target, work / "old")
+    except BaseException:
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return target
 
 

@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.core.files import apply_umask
+
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -124,9 +126,9 @@ def convert_gguf(gguf_file: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        scratch.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         plain.save_pretrained(scratch)
         tokenizer.save_pretrained(scratch)
+        apply_umask(scratch)  # mkdtemp and safetensors make things private; the cache is an ordinary folder
         if target.exists():  # an incomplete earlier attempt
             shutil.rmtree(target)
         scratch.rename(target)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.core.export import write_tarball
+from helpers.core.files import apply_umask
 from helpers.core.onnx import (
     GRAPH_FILE,
     ONNX,
@@ -98,7 +99,7 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
     """Export the ONNX variants of ``folder``, score each on the test set, write their reports.
 
     Returns the table of :func:`reports_table`. ``tarball``, when given, is re-written so that it
-    holds the variants too.
+    holds the variants too. The variant folders get the modes of the umask (``apply_umask``).
     """
     folder = Path(folder)
     backends = [check_backend(b) for b in backends if b != PYTORCH]
@@ -114,6 +115,8 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
     if ONNX not in backends:
         shutil.rmtree(folder / ONNX)
     table = score_variants(folder, adapter, backends, max_drop, latency_repeats)
+    for backend in backends:
+        apply_umask(folder / backend)
     if tarball:
         write_tarball(folder, tarball)
     return table
