@@ -4,7 +4,8 @@ Extractive QA runs on the real fast tokenizer of the packaged MiniLM (uncased Wo
 accents are stripped, CJK characters are one token each, punctuation is split off), over random
 contexts made of Latin words with accents (precomposed and decomposed), CJK runs, numbers,
 punctuation, newlines and runs of spaces, with random answer spans and random, *valid* window
-settings.
+settings. Generative QA runs on the real SmolLM2 tokenizer (with its chat template, without it,
+and as the stand-in of an encoder-decoder model, as in ``tests/test_generative_qa*.py``).
 
 Settings are always valid: questions are 1-12 words, ``max_length`` leaves room for the uncut
 question, and ``stride < max_length - max_question_length - special tokens``, so neither the
@@ -17,22 +18,34 @@ tokenised alone (``offset_mapping``), never from the helpers' own window arithme
 
 from __future__ import annotations
 
+import copy
 import functools
 import unicodedata
 
 import hypothesis
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from helpers.core.models import load_tokenizer
+from helpers.generative_qa import (
+    DECODER,
+    ENCODER_DECODER,
+    IGNORE_INDEX,
+    answer_lengths,
+    build_prompt,
+    build_training_example,
+    end_of_turn_id,
+    filter_by_answer_length,
+)
 from helpers.question_answering import (
     postprocess_predictions,
     prepare_eval_features,
     prepare_train_features,
 )
-from tests.conftest import MINILM
+from tests.conftest import MINILM, load_smollm2_tokenizer
 
 # The machine is shared: no deadline, no example database written into the work tree.
 PROPERTY = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,6 +55,16 @@ PROPERTY = settings(deadline=None, database=None, suppress_health_check=[HealthC
 def minilm():
     """The real MiniLM tokenizer, loaded once (hypothesis forbids function-scoped fixtures)."""
     return load_tokenizer(MINILM)
+
+
+@functools.cache
+def smollm2(variant: str):
+    """The real SmolLM2 tokenizer: ``"chat"`` as shipped, ``"plain"`` without its chat template."""
+    tok = load_smollm2_tokenizer()
+    if variant == "plain":
+        tok = copy.deepcopy(tok)
+        tok.chat_template = None
+    return tok
 
 
 def special_tokens() -> int:
@@ -413,3 +436,101 @@ def test_perfect_logits_give_back_the_gold_answer(batch, spare, n_best):
     for example, result in zip(examples, out, strict=True):
         assert result["answer"] == example["text"]
         assert (result["start"], result["end"]) == (example["start"], example["start"] + len(example["text"]))
+
+
+# ---------------------------------------------------------------------------------------
+# Generative QA on the real SmolLM2 tokenizer
+# ---------------------------------------------------------------------------------------
+
+TASK = "Answer the question using the context."
+# (tokenizer variant, kind, the end-of-turn token's name): the chat template ends an assistant turn
+# with <|im_end|>; without a template, and for an encoder-decoder, the answer ends with eos. No T5 or
+# BART tokenizer ships offline: the encoder-decoder kind runs on the SmolLM2 tokenizer, as the tiny
+# T5 of conftest does (what that path needs, an eos and a pad token, it has).
+GENERATIVE = [("chat", DECODER, "<|im_end|>"), ("plain", DECODER, "eos"), ("chat", ENCODER_DECODER, "eos")]
+GENERATIVE_IDS = ["decoder-chat-template", "decoder-plain", "encoder-decoder"]
+
+
+@pytest.fixture(scope="module", params=GENERATIVE, ids=GENERATIVE_IDS)
+def generative(request):
+    variant, kind, end_name = request.param
+    tok = smollm2(variant)
+    end = tok.eos_token_id if end_name == "eos" else tok.convert_tokens_to_ids(end_name)
+    return tok, kind, end
+
+
+answers = st.builds(lambda text_spans: text_spans[0].strip(), passages(max_words=12)).filter(bool)
+
+
+# ---------------------------------------------------------------------------------------
+# 5. The label mask: the answer's tokens and the end-of-turn token, nothing else
+# ---------------------------------------------------------------------------------------
+
+
+@settings(PROPERTY, max_examples=40)
+@given(passages(max_words=30), questions, answers, st.one_of(st.none(), st.integers(0, 40)))
+def test_the_loss_sees_exactly_the_answer_and_the_end_of_turn(generative, passage, question, answer,
+                                                              max_context_tokens):
+    tok, kind, end = generative
+    assert end_of_turn_id(tok, kind) == end
+    prompt = build_prompt(tok, TASK, passage[0], question, max_context_tokens, kind)
+    example = build_training_example(tok, prompt, answer, kind)
+    answer_ids = tok(answer, add_special_tokens=False)["input_ids"]
+    assert tok.decode(answer_ids, clean_up_tokenization_spaces=False) == answer
+    if kind == ENCODER_DECODER:
+        # The prompt is the encoder's input (with the tokenizer's own special tokens); the labels
+        # are the decoder's target alone, none of them masked.
+        assert example["input_ids"] == tok(prompt)["input_ids"]
+        assert example["labels"] == answer_ids + [end]
+        assert example["attention_mask"] == [1] * len(example["input_ids"])
+        return
+    prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    ids, labels = example["input_ids"], example["labels"]
+    assert len(ids) == len(labels) == len(example["attention_mask"]) and set(example["attention_mask"]) == {1}
+    assert ids[: len(prompt_ids)] == prompt_ids
+    learnt = [p for p, label in enumerate(labels) if label != IGNORE_INDEX]
+    # Exactly the positions after the prompt: the answer's tokens, then the end-of-turn token
+    # (for SmolLM2 also the pad id, which appears in the prompt too and is masked there).
+    assert learnt == list(range(len(prompt_ids), len(ids)))
+    assert [ids[p] for p in learnt] == answer_ids + [end]
+    assert [labels[p] for p in learnt] == [ids[p] for p in learnt]
+
+
+# ---------------------------------------------------------------------------------------
+# 6. The answer-length filter: at most n tokens kept, n + 1 dropped, nothing lost or reordered
+# ---------------------------------------------------------------------------------------
+
+
+@settings(PROPERTY, max_examples=30)
+@given(st.lists(answers, min_size=1, max_size=8), st.data())
+def test_the_answer_length_filter_keeps_exactly_the_answers_of_at_most_n_tokens(generative, texts, data):
+    tok, kind, end = generative
+    # A row one token longer than another (" the" is one more token after a non-space character),
+    # so that the n / n + 1 boundary is in every frame.
+    pivot = data.draw(st.sampled_from(texts))
+    rows = texts + [pivot + " the"]
+    order = data.draw(st.permutations(range(len(rows))))
+    # An index that is neither 0..n-1 nor sorted: the split must keep it, row by row.
+    shift = data.draw(st.integers(-50, 50))
+    index = [shift + 3 * k for k in data.draw(st.permutations(range(len(rows))))]
+    frame = pd.DataFrame({"answer": [rows[i] for i in order], "row": list(range(len(rows)))}, index=index)
+    counted = [len(tok(a, add_special_tokens=False)["input_ids"]) + 1 for a in frame["answer"]]
+    lengths = answer_lengths(frame, tok, kind=kind)
+    assert lengths.tolist() == counted and list(lengths.index) == index
+    pivot_length = counted[frame["answer"].tolist().index(pivot)]
+    assert pivot_length + 1 == counted[frame["answer"].tolist().index(pivot + " the")]
+    n = data.draw(st.one_of(st.just(pivot_length), st.sampled_from(counted),
+                            st.integers(min(counted) - 2, max(counted) + 1)))
+    if min(counted) > n:
+        with pytest.raises(ValueError, match=f"MAX_ANSWER_TOKENS={n} "):
+            filter_by_answer_length(frame, tok, n, kind)
+        return
+    kept, dropped, filter_lengths = filter_by_answer_length(frame, tok, n, kind)
+    pd.testing.assert_series_equal(filter_lengths, lengths)
+    fits = [c <= n for c in counted]
+    # The rows (all columns, original index) in the frame's order, split by length alone.
+    pd.testing.assert_frame_equal(kept, frame[fits])
+    pd.testing.assert_frame_equal(dropped, frame[[not f for f in fits]])
+    assert sorted([*kept["row"], *dropped["row"]]) == sorted(frame["row"])
+    if n == pivot_length:
+        assert pivot in kept["answer"].tolist() and pivot + " the" in dropped["answer"].tolist()
