@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import unicodedata
 
 import hypothesis
@@ -178,6 +179,10 @@ def ends_covered(example) -> bool:
     offsets = context_offsets(example["context"])
     t0, t1 = answer_token_range(example)
     return offsets[t0][0] <= example["start"] and example["start"] + len(example["text"]) <= offsets[t1][1]
+
+
+# Two newlines with only other whitespace between them.
+BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
 def question_tokens(question: str) -> int:
@@ -409,9 +414,12 @@ def test_windows_overlap_by_stride_and_cover_every_context_token(pairs, data):
 def test_perfect_logits_give_back_the_gold_answer(batch, spare, n_best):
     """For answers that start and end on token boundaries (post-processing returns
     ``context[offsets[s][0]:offsets[e][1]]``, so nothing else can come back exactly) of at most
-    ``max_answer_length`` tokens, and ``stride`` large enough that each is wholly in some window."""
+    ``max_answer_length`` tokens, and ``stride`` large enough that each is wholly in some window.
+    Answers that cross a blank line are left out: the concurrent change on main makes
+    post-processing refuse every span that crosses one (its contract, not a failure)."""
     examples, (max_length, stride, max_question_length) = batch
     assume(all(map(token_aligned, examples)))
+    assume(not any(BLANK_LINE.search(e["text"]) for e in examples))
     tok = minilm()
     contexts = [e["context"] for e in examples]
     evalf, _ = prepare_eval_features(tok, [e["question"] for e in examples], contexts, max_length,
