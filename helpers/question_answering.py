@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
 from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
 
 __all__ = [
-    "FAMILY", "SETTINGS_KEY", "SETTINGS", "QAInputError", "locate_answer", "locate_answers",
-    "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
+    "FAMILY", "SETTINGS_KEY", "SETTINGS", "PARAGRAPH_BREAK", "QAInputError", "locate_answer",
+    "locate_answers", "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
     "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers", "decide_answer",
     "QuestionAnswerer", "auto_class", "answer_status_table", "window_report", "evaluate_answers",
     "evaluate_model", "frame_from_squad_records", "load_hub_task", "export_question_answering",
@@ -59,6 +60,14 @@ SETTINGS = ("max_length", "stride", "n_best", "max_answer_length", "max_question
 
 PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 """A blank line: no answer span crosses one (see :func:`postprocess_predictions`)."""
+
+
+def _past_marks(context: str, end: int) -> int:
+    """``end`` moved past the combining marks and format characters right after it, which a
+    tokenizer may cover with no token (the accent of a decomposed "é"): a span keeps its accents."""
+    while end < len(context) and unicodedata.category(context[end]) in ("Mn", "Me", "Cf"):
+        end += 1
+    return end
 
 
 class QAInputError(ValueError):
@@ -138,6 +147,7 @@ class WindowStats:
     questions_truncated: int = 0
     labelled_windows: int = 0
     answers_without_position: int = 0
+    answers_across_paragraphs: int = 0
     answers_longer_than_window: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
     """Input rows that could not be made into windows (by position in the inputs), and why."""
@@ -152,6 +162,7 @@ class WindowStats:
             "questions_truncated": self.questions_truncated,
             "labelled_windows": self.labelled_windows,
             "answers_without_position": self.answers_without_position,
+            "answers_across_paragraphs": self.answers_across_paragraphs,
             "answers_longer_than_window": self.answers_longer_than_window,
             "rows_skipped": len(self.skipped),
         }
@@ -321,6 +332,10 @@ def prepare_train_features(
     stats = WindowStats(examples=len(questions))
     keep = [i for i, s in enumerate(answer_starts) if s is not None and s >= 0]
     stats.answers_without_position = len(questions) - len(keep)
+    # Post-processing never returns a span across a blank line: such an answer cannot be taught.
+    across = [i for i in keep if PARAGRAPH_BREAK.search(answer_texts[i])]
+    stats.answers_across_paragraphs = len(across)
+    keep = [i for i in keep if i not in across]
     features: dict[str, list] = {"start_positions": [], "end_positions": [], "example_index": []}
     if not keep:
         return features, stats
@@ -335,17 +350,24 @@ def prepare_train_features(
     model_keys = [k for k in MODEL_INPUTS if k in enc]
     for k in model_keys:
         features[k] = []
+    bounds = _answer_token_bounds(tokenizer, [contexts[keep[p]] for p in kept],
+                                  [answer_starts[keep[p]] for p in kept],
+                                  [answer_texts[keep[p]] for p in kept])
     covered: Counter = Counter()
     contained: set[int] = set()
     for w in range(len(enc["input_ids"])):
-        example = keep[kept[enc["overflow_to_sample_mapping"][w]]]
+        local = enc["overflow_to_sample_mapping"][w]
+        example = keep[kept[local]]
         offsets = enc["offset_mapping"][w]
         first, last = _context_range(enc.sequence_ids(w))
         start_char = answer_starts[example]
         end_char = start_char + len(answer_texts[example])
         cls = no_answer_index(tokenizer, enc["input_ids"][w])
         start_tok = end_tok = cls
-        if offsets[first][0] <= start_char and offsets[last][1] >= end_char:
+        # Containment by tokens: the window holds the first and the last token of the answer
+        # (characters no token covers, such as a decomposed accent at its end, do not count).
+        token_start, token_end = bounds[local]
+        if token_start < token_end and offsets[first][0] <= token_start and offsets[last][1] >= token_end:
             # First context token that ends after the answer starts; last that starts before
             # it ends: a word-piece holding part of the answer counts as part of the span.
             start_tok = next(t for t in range(first, last + 1) if offsets[t][1] > start_char)
@@ -367,6 +389,18 @@ def prepare_train_features(
         if i not in contained and _answer_tokens(tokenizer, answer_texts[i]) > room
     )
     return features, stats
+
+
+def _answer_token_bounds(tokenizer, contexts, starts, texts) -> list[tuple[int, int]]:
+    """Per example, the character start of the first context token that overlaps the answer and the
+    end of the last one (the context tokenised alone); ``(0, 0)`` when no token overlaps it."""
+    enc = tokenizer(list(contexts), add_special_tokens=False, return_offsets_mapping=True)
+    bounds = []
+    for offsets, start, text in zip(enc["offset_mapping"], starts, texts, strict=True):
+        end = start + len(text)
+        hit = [(a, b) for a, b in offsets if b > start and a < end and b > a]
+        bounds.append((hit[0][0], hit[-1][1]) if hit else (0, 0))
+    return bounds
 
 
 def _answer_tokens(tokenizer, text: str) -> int:
@@ -472,7 +506,7 @@ def postprocess_predictions(
             for e in best_ends:
                 if offsets[s] is None or offsets[e] is None or e < s or e - s + 1 > max_answer_length:
                     continue
-                c0, c1 = offsets[s][0], offsets[e][1]
+                c0, c1 = offsets[s][0], _past_marks(contexts[ex], offsets[e][1])
                 text = contexts[ex][c0:c1]
                 if c1 <= c0 or not text.strip() or PARAGRAPH_BREAK.search(text):
                     continue

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 import unicodedata
 
 import hypothesis
@@ -42,6 +41,7 @@ from helpers.generative_qa import (
     filter_by_answer_length,
 )
 from helpers.question_answering import (
+    PARAGRAPH_BREAK,
     postprocess_predictions,
     prepare_eval_features,
     prepare_train_features,
@@ -181,9 +181,6 @@ def ends_covered(example) -> bool:
     return offsets[t0][0] <= example["start"] and example["start"] + len(example["text"]) <= offsets[t1][1]
 
 
-# Two newlines with only other whitespace between them.
-BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
-
 
 def question_tokens(question: str) -> int:
     return len(minilm()(question, add_special_tokens=False)["input_ids"])
@@ -217,6 +214,8 @@ def qa_batches(draw, whole_words=True, every_answer_fits=False, max_answer_words
 
 def train_and_eval(examples, max_length, stride, max_question_length):
     tok = minilm()
+    # Answers across a blank line are never taught nor returned (a unit test pins that): left out here.
+    assume(not any(PARAGRAPH_BREAK.search(e["text"]) for e in examples))
     qs, cs = [e["question"] for e in examples], [e["context"] for e in examples]
     train, stats = prepare_train_features(tok, qs, cs, [e["start"] for e in examples],
                                           [e["text"] for e in examples], max_length, stride,
@@ -336,15 +335,12 @@ def check_labelled_exactly_when_the_window_holds_the_answer(examples, max_length
             assert ex in labelled_examples
 
 
-# The smallest failure hypothesis found: a one-token context "Café" written with a decomposed
-# accent (NFD, "Cafe" + U+0301), the whole context as the answer, one window holding its one token.
+# The smallest failure hypothesis found (fixed since: containment is now decided by tokens): a
+# one-token context "Café" with a decomposed accent (NFD, "Cafe" + U+0301) that no token covers, the
+# whole context as the answer, one window holding its one token.
 NFD_CAFE = ([{"question": "A?", "context": "Cafe\u0301", "start": 0, "text": "Cafe\u0301"}], (6, 0, 1))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "prepare_train_features tests containment by characters (offsets[last][1] >= answer end), so an "
-    "answer ending in a character no token covers (a decomposed accent, NFD 'José') is never labelled "
-    "in a window it ends, nor at all when it ends the context"))
 @settings(PROPERTY, max_examples=150)
 @hypothesis.example(NFD_CAFE)
 @given(st.booleans().flatmap(lambda whole: qa_batches(whole_words=whole, max_answer_words=10)))
@@ -415,11 +411,11 @@ def test_perfect_logits_give_back_the_gold_answer(batch, spare, n_best):
     """For answers that start and end on token boundaries (post-processing returns
     ``context[offsets[s][0]:offsets[e][1]]``, so nothing else can come back exactly) of at most
     ``max_answer_length`` tokens, and ``stride`` large enough that each is wholly in some window.
-    Answers that cross a blank line are left out: the concurrent change on main makes
-    post-processing refuse every span that crosses one (its contract, not a failure)."""
+    Answers that cross a blank line are left out: post-processing refuses every span that
+    crosses one (its contract, not a failure)."""
     examples, (max_length, stride, max_question_length) = batch
     assume(all(map(token_aligned, examples)))
-    assume(not any(BLANK_LINE.search(e["text"]) for e in examples))
+    assume(not any(PARAGRAPH_BREAK.search(e["text"]) for e in examples))
     tok = minilm()
     contexts = [e["context"] for e in examples]
     evalf, _ = prepare_eval_features(tok, [e["question"] for e in examples], contexts, max_length,

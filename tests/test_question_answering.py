@@ -190,6 +190,31 @@ def test_accents_keep_character_offsets(tok):
     assert "".join(pieces) == ctx.replace(" ", "") and "Lé" in pieces
 
 
+def test_an_answer_ending_in_a_decomposed_accent_is_labelled_and_given_back_whole(tok):
+    # NFD "José": the tokenizer strips the combining accent, so no token covers the last character.
+    context = "Le président est Jose\u0301"
+    answer = "Jose\u0301"
+    f, stats = prepare_train_features(tok, ["Qui?"], [context], [context.index(answer)], [answer],
+                                      max_length=32, stride=4)
+    assert stats.labelled_windows == 1
+    s, e = f["start_positions"][0], f["end_positions"][0]
+    assert tok.decode(f["input_ids"][0][s : e + 1]) == "jose"
+    # Perfect logits give the answer back with its accent.
+    ev, _ = prepare_eval_features(tok, ["Qui?"], [context], max_length=32, stride=4)
+    n = len(ev["input_ids"][0])
+    out = postprocess_predictions([peaked(n, s)], [peaked(n, e)], ev["example_index"], ev["offset_mapping"],
+                                  [context])
+    assert out[0]["answer"] == answer and out[0]["end"] == len(context)
+
+
+def test_an_answer_across_a_blank_line_is_not_taught_and_counted(tok):
+    context = "The first paragraph ends here.\n\nThe second one starts here."
+    answer = "here.\n\nThe second"
+    f, stats = prepare_train_features(tok, ["What?"], [context], [context.index(answer)], [answer],
+                                      max_length=64, stride=4)
+    assert stats.answers_across_paragraphs == 1 and f["example_index"] == []
+
+
 def test_the_given_start_decides_when_the_answer_occurs_twice(tok):
     ctx = "Anna met Bob. Later Bob met Carl."
     second = ctx.index("Bob", 10)
