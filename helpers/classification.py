@@ -13,7 +13,6 @@ The workflow the notebooks follow:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from helpers.core.export import ExportPaths, export_model, load_export, require_
 from helpers.core.metrics import classification_metrics
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import CLASSIFIER, VARIANTS
-from helpers.core.streaming import stream_csv
+from helpers.core.streaming import StreamedCsv
 from helpers.core.training import (
     MODEL_INPUTS,
     FeatureDataset,
@@ -409,10 +408,9 @@ class TextClassifier:
             pred = self.predict(chunk[text_column].tolist())
             return chunk.assign(predicted_label=pred["label"].values, confidence=pred["confidence"].values)
 
-        start = time.perf_counter()
-        rows, confidence_sum, counts, review, gold, predicted = 0, 0.0, pd.Series(dtype=int), None, [], []
-        for chunk in stream_csv(input_csv, output_csv, score, [text_column], chunk_size, progress):
-            rows += len(chunk)
+        run = StreamedCsv(input_csv, output_csv, score, [text_column], chunk_size, progress)
+        confidence_sum, counts, review, gold, predicted = 0.0, pd.Series(dtype=int), None, [], []
+        for chunk in run:
             confidence_sum += float(chunk["confidence"].sum())
             counts = counts.add(chunk["predicted_label"].value_counts(), fill_value=0)
             low = chunk.nsmallest(n_review, "confidence")
@@ -421,9 +419,9 @@ class TextClassifier:
                 gold += chunk["answer"].tolist()
                 predicted += chunk["predicted_label"].tolist()
         return CsvScoring(
-            output_csv=Path(output_csv), rows=rows, seconds=time.perf_counter() - start,
+            output_csv=run.output_csv, rows=run.rows, seconds=run.seconds,
             label_counts=counts.astype(int).sort_values(ascending=False),
-            mean_confidence=confidence_sum / rows, review=review.reset_index(drop=True),
+            mean_confidence=confidence_sum / run.rows, review=review.reset_index(drop=True),
             gold=classification_metrics(gold, predicted, self.labels) if gold else None,
         )
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -41,7 +40,7 @@ from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, export_model, locate_export, require_family
 from helpers.core.metrics import exact_match, normalize_answer, rouge_l, token_f1
 from helpers.core.models import describe_failure, load_pretrained, load_tokenizer, resolve_model
-from helpers.core.streaming import stream_csv
+from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import gold_answers
 from helpers.core.training import run_trainer
 
@@ -880,26 +879,24 @@ class GenerativeAnswerer:
             answers = self.answer_batch(chunk["question"].tolist(), chunk["context"].tolist(), batch_size)
             return chunk.assign(predicted=answers)
 
-        start, rows, preview = time.perf_counter(), 0, None
+        run = StreamedCsv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress,
+                          n_preview)
         sums = dict.fromkeys(("exact_match", "f1", "rouge_l", "answer_words", "yes_no"), 0.0)
         yes_no_n = 0
-        for chunk in stream_csv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress):
-            rows += len(chunk)
-            preview = chunk.head(n_preview) if preview is None else preview
+        for chunk in run:
             if "answer" in chunk:
                 s = summarize_scores(score_predictions(chunk, chunk["predicted"]))
                 for key in ("exact_match", "f1", "rouge_l", "answer_words"):
                     sums[key] += s[key] * s["n"]
                 sums["yes_no"] += s["yes_no_accuracy"] * s["yes_no_n"] if s["yes_no_n"] else 0.0
                 yes_no_n += s["yes_no_n"]
-        gold = None
-        if "answer" in preview:
-            gold = {**{k: sums[k] / rows for k in ("exact_match", "f1", "rouge_l")}, "n": rows,
-                    "answer_words": sums["answer_words"] / rows,
+        gold, n = None, run.rows
+        if run.has("answer"):
+            gold = {**{k: sums[k] / n for k in ("exact_match", "f1", "rouge_l")}, "n": n,
+                    "answer_words": sums["answer_words"] / n,
                     "yes_no_accuracy": sums["yes_no"] / yes_no_n if yes_no_n else float("nan"),
                     "yes_no_n": yes_no_n}
-        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
-                "preview": preview, "gold": gold}
+        return run.summary(gold=gold)
 
     def stream(self, question: str, context: str, on_text=None) -> StreamResult:
         """Answer one question, handing each piece of text to ``on_text`` as it is generated."""

@@ -26,7 +26,7 @@ from helpers.context_relevance import contains_answer, gold_sets
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, locate_export, read_export_info
 from helpers.core.metrics import exact_match, token_f1
-from helpers.core.streaming import stream_csv
+from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import gold_answers
 from helpers.generative_qa import GenerativeAnswerer
 from helpers.question_answering import QuestionAnswerer
@@ -200,12 +200,10 @@ class OpenBookQA:
                                 source_id=[a.source_id for a in answers],
                                 source_passage=[a.source_passage for a in answers])
 
-        start, rows, preview = time.perf_counter(), 0, None
-        for chunk in stream_csv(input_csv, output_csv, score, ["question"], chunk_size, progress):
-            rows += len(chunk)
-            preview = chunk.head(n_preview) if preview is None else preview
-        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
-                "preview": preview}
+        run = StreamedCsv(input_csv, output_csv, score, ["question"], chunk_size, progress, n_preview)
+        for _ in run:
+            pass
+        return run.summary()
 
     def answer(self, question: str) -> OpenBookAnswer:
         """The answer to one question, its source passage, the retrieved passages and the timings.

@@ -36,7 +36,7 @@ from helpers.core.export import ExportPaths, export_model, load_export, require_
 from helpers.core.metrics import squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
-from helpers.core.streaming import stream_csv
+from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import OTHER_ANSWERS, Task, gold_answers
 from helpers.core.text import YES_NO, is_yes_no_question
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
@@ -725,27 +725,24 @@ class QuestionAnswerer:
             ``other_answers``, :func:`helpers.core.tasks.gold_answers`), or None; ``skipped`` maps
             the data row number (from 1, header excluded) of each skipped row to its reason.
         """
-        import time
-
-
         def score(chunk: pd.DataFrame) -> pd.DataFrame:
             out = self.answer(chunk["question"].tolist(), chunk["context"].tolist())
             return chunk.assign(predicted=[a["answer"] for a in out], kind=[a["kind"] for a in out],
                                 probability=[round(a["probability"], 4) for a in out],
                                 problem=[a["skipped"] or "" for a in out])
 
-        start, rows, em, f1, preview, skipped = time.perf_counter(), 0, 0.0, 0.0, None, {}
-        for chunk in stream_csv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress):
-            rows += len(chunk)
-            preview = chunk.head(n_preview) if preview is None else preview
+        run = StreamedCsv(input_csv, output_csv, score, ["question", "context"], chunk_size, progress,
+                          n_preview)
+        em, f1, skipped = 0.0, 0.0, {}
+        for chunk in run:
             # Chunks keep the file's row index: data row = index + 1.
             skipped |= {int(i) + 1: p for i, p in chunk["problem"].items() if p}
             if "answer" in chunk:
                 scores = squad_scores(chunk["predicted"], gold_answers(chunk))
                 em, f1 = em + scores["exact_match"] * len(chunk), f1 + scores["f1"] * len(chunk)
-        gold = {"exact_match": em / rows, "f1": f1 / rows, "n": rows} if "answer" in preview else None
-        return {"output_csv": Path(output_csv), "rows": rows, "seconds": time.perf_counter() - start,
-                "preview": preview, "gold": gold, "skipped": skipped}
+        n = run.rows
+        gold = {"exact_match": em / n, "f1": f1 / n, "n": n} if run.has("answer") else None
+        return run.summary(gold=gold, skipped=skipped)
 
     def answer_one(self, question: str, context: str, top_k: int = 5) -> pd.DataFrame:
         """The ``top_k`` answers for one question, with score, probability and character span."""

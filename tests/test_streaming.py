@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers.core.streaming import ProgressBar, count_rows, stream_csv
+from helpers.core.streaming import ProgressBar, StreamedCsv, count_rows, stream_csv
 from helpers.core.tasks import TaskDataError
 
 
@@ -64,3 +64,16 @@ def test_progress_bar_prints_at_most_every_interval_and_at_the_end(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("[######") and "20% 2/10" in lines[0]
     assert lines[1].startswith("[" + "#" * 30 + "]") and "100% 10/10 rows" in lines[1]
+
+
+def test_streamed_csv_counts_rows_keeps_the_first_ones_and_summarises(tmp_path):
+    src = write(tmp_path / "in.csv", [[str(i), f"t{i}"] for i in range(7)])
+    run = StreamedCsv(src, tmp_path / "out.csv", upper, ["text"], chunk_size=3, progress=False, n_preview=4)
+    assert not run.has("text")  # nothing read yet
+    # Chunks keep the file's row index, so a caller can name data rows (index + 1).
+    assert [c.index.tolist() for c in run] == [[0, 1, 2], [3, 4, 5], [6]]
+    summary = run.summary(gold=None)
+    assert summary["rows"] == 7 and summary["output_csv"] == tmp_path / "out.csv" and summary["gold"] is None
+    # The preview is the first rows of the file, across chunks.
+    assert summary["preview"]["id"].tolist() == ["0", "1", "2", "3"] and summary["seconds"] > 0
+    assert run.has("upper") and run.has("id") and not run.has("answer")

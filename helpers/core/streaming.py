@@ -117,3 +117,41 @@ def stream_csv(
     finally:
         if partial.exists():
             partial.unlink()
+
+
+class StreamedCsv:
+    """:func:`stream_csv` with the bookkeeping every family's ``*_csv`` method needs.
+
+    Iterate over it to get the scored chunks (and keep running scores); meanwhile it counts the
+    rows, keeps the first ``n_preview`` of them and times the whole run. :meth:`summary` then
+    gives what those methods return: ``{"output_csv", "rows", "seconds", "preview", **extra}``.
+    """
+
+    def __init__(self, input_csv: str | Path, output_csv: str | Path,
+                 score: Callable[[pd.DataFrame], pd.DataFrame], required: Sequence[str],
+                 chunk_size: int = 1000, progress: bool = True, n_preview: int = 10):
+        self.input_csv, self.output_csv = Path(input_csv), Path(output_csv)
+        self.score, self.required = score, list(required)
+        self.chunk_size, self.progress, self.n_preview = chunk_size, progress, n_preview
+        self.rows, self.seconds, self.preview = 0, 0.0, None
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        start = time.perf_counter()
+        for chunk in stream_csv(self.input_csv, self.output_csv, self.score, self.required,
+                                self.chunk_size, self.progress):
+            self.rows += len(chunk)
+            if self.preview is None:
+                self.preview = chunk.head(self.n_preview)
+            elif len(self.preview) < self.n_preview:
+                self.preview = pd.concat([self.preview, chunk.head(self.n_preview - len(self.preview))])
+            yield chunk
+        self.seconds = time.perf_counter() - start
+
+    def has(self, column: str) -> bool:
+        """Whether the file has ``column`` (known once a chunk was read), e.g. gold ``answer``s."""
+        return self.preview is not None and column in self.preview
+
+    def summary(self, **extra) -> dict:
+        """``{"output_csv", "rows", "seconds", "preview"}`` of the finished run, then ``extra``."""
+        return {"output_csv": self.output_csv, "rows": self.rows, "seconds": self.seconds,
+                "preview": self.preview, **extra}
