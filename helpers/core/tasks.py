@@ -426,14 +426,8 @@ def _duplicates_across(folder: Path, train: pd.DataFrame, test: pd.DataFrame) ->
 def _unlabelled_test_texts(folder: Path, test: pd.DataFrame, unstructured: pd.DataFrame) -> list:
     test_keys = set(test["question"].str.strip().str.lower())
     leak = unstructured["context"].str.strip().str.lower().isin(test_keys)
-    if not leak.any():
-        return []
-    rows = (leak[leak].index + 1).tolist()
-    return [
-        f"{folder / 'unstructured.csv'}: {len(rows)} row(s) repeat a text of test.csv "
-        f"(rows {rows[:10]}); the student would be trained on test texts. "
-        "Fix: remove them from unstructured.csv."
-    ]
+    return _leak_warning(folder, leak, "repeat a text of test.csv",
+                         "the student would be trained on test texts.")
 
 
 def _unlabelled_test_contexts(folder: Path, test: pd.DataFrame, unstructured: pd.DataFrame) -> list:
@@ -443,11 +437,15 @@ def _unlabelled_test_contexts(folder: Path, test: pd.DataFrame, unstructured: pd
     long_contexts = [c for c in test_contexts if len(c) >= 100]
     documents = unstructured["context"].str.strip().str.lower()
     leak = documents.map(lambda d: d in test_contexts or any(c in d for c in long_contexts))
+    return _leak_warning(folder, leak, "hold a context of test.csv",
+                         "synthetic questions written from them would train the student on test "
+                         "contexts and make test scores optimistic.")
+
+
+def _leak_warning(folder: Path, leak: pd.Series, what: str, why: str) -> list[str]:
+    """The warning for the rows of ``unstructured.csv`` flagged in ``leak`` (none if there are none)."""
     if not leak.any():
         return []
     rows = (leak[leak].index + 1).tolist()
-    return [
-        f"{folder / 'unstructured.csv'}: {len(rows)} row(s) hold a context of test.csv "
-        f"(rows {rows[:10]}); synthetic questions written from them would train the student on "
-        "test contexts and make test scores optimistic. Fix: remove them from unstructured.csv."
-    ]
+    return [f"{folder / 'unstructured.csv'}: {len(rows)} row(s) {what} (rows {rows[:10]}); {why} "
+            "Fix: remove them from unstructured.csv."]
