@@ -24,7 +24,7 @@ import torch
 from helpers.core.embeddings import SentenceEncoder
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
-from helpers.core.metrics import classification_metrics
+from helpers.core.metrics import classification_metrics, label_agreement
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import CLASSIFIER, VARIANTS
 from helpers.core.streaming import StreamedCsv
@@ -469,9 +469,17 @@ def export_classification(model, tokenizer, output_dir: str | Path, name: str,
 
 
 def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[str],
-                    max_length: int = 256) -> VariantAdapter:
-    """Scores: accuracy and macro-F1 on ``texts``/``labels``; latency: one text."""
+                    max_length: int = 256, gate_texts: Sequence[str] | None = None,
+                    gate_source: str = "unlabelled texts") -> VariantAdapter:
+    """Gate: ``label_agreement`` with PyTorch on ``gate_texts`` (no labels; any that is also a test
+    text is left out). Test scores, for information: accuracy and macro-F1 on ``texts``/``labels``.
+    Latency: one text."""
     texts, labels = list(texts), list(labels)
+    gate_texts = [] if gate_texts is None else list(gate_texts)
+    test = set(texts)
+    gate = [t for t in gate_texts if t not in test]
+    if len(gate) < len(gate_texts):
+        gate_source += f" ({len(gate_texts) - len(gate)} also in the test set left out)"
 
     def load(backend):
         return TextClassifier.from_export(folder, backend=backend, max_length=max_length)
@@ -485,11 +493,22 @@ def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[s
         return model, tokenizer, max_length
 
     return VariantAdapter(CLASSIFIER, Path(folder), load, score, lambda c, i: c.predict_proba([texts[i]]),
-                          len(texts), model_and_tokenizer, "batches of 32 texts sorted by length")
+                          len(texts), model_and_tokenizer, "batches of 32 texts sorted by length",
+                          gate=(lambda c: c.predict(gate)["label"].tolist()) if gate else None,
+                          agreement=lambda v, r: {"label_agreement": label_agreement(v, r)},
+                          gate_source=gate_source)
 
 
 def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_MAX_DROP,
-                               tarball=None, max_length: int = 256, backends=VARIANTS) -> pd.DataFrame:
-    """ONNX and int8 variants of a classifier export, scored by accuracy and macro-F1 on a test set."""
-    return export_variants(folder, variant_adapter(folder, texts, labels, max_length), max_drop, backends,
-                           tarball)
+                               tarball=None, max_length: int = 256, backends=VARIANTS,
+                               gate_texts: Sequence[str] | None = None,
+                               gate_source: str = "unlabelled texts") -> pd.DataFrame:
+    """ONNX and int8 variants of a classifier export, gated on ``gate_texts`` and scored on a test set.
+
+    A variant is recommended iff it predicts PyTorch's label on at least ``100 - max_drop`` % of
+    ``gate_texts`` (texts that are not test texts, such as the task's unlabelled texts; no labels
+    needed). Accuracy and macro-F1 on ``texts``/``labels`` (the test set) are reported beside it,
+    for information. Without ``gate_texts`` nothing is decided (``recommended`` None).
+    """
+    adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source)
+    return export_variants(folder, adapter, max_drop, backends, tarball)

@@ -39,6 +39,7 @@ from helpers.core import onnx
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_tarball, write_training_logs
 from helpers.core.files import apply_umask
+from helpers.core.metrics import ranking_agreement
 from helpers.core.models import describe_failure, resolve_model
 from helpers.core.onnx import ENCODER, VARIANTS
 from helpers.core.text import YES_NO, split_paragraphs, split_sentences
@@ -1036,9 +1037,21 @@ def load_retriever(path: str | Path, unpack_to: str | Path | None = None,
 
 
 def variant_adapter(folder: str | Path, collection, questions: Sequence[str], gold_ids: Sequence,
-                    k: int = 5) -> VariantAdapter:
-    """Scores: recall@1, recall@k and MRR@10 over the collection; latency: one question's search."""
+                    k: int = 5, gate_questions: Sequence[str] | None = None,
+                    gate_source: str = "training questions") -> VariantAdapter:
+    """Gate: on ``gate_questions`` (no gold passages needed; a test question is left out), the
+    variant's top-k over the exported index against PyTorch's, as deployment searches it:
+    ``top1_agreement`` and ``top{k}_overlap`` (:func:`~helpers.core.metrics.ranking_agreement`).
+
+    Test scores, for information: recall@1, recall@k and MRR@10 over the collection (both passages
+    and questions embedded by the variant); latency: one question's search.
+    """
     questions = list(questions)
+    test = set(questions)
+    asked = [] if gate_questions is None else [q for q in gate_questions if isinstance(q, str) and q.strip()]
+    gate = [q for q in asked if q not in test]
+    if len(gate) < len(asked):
+        gate_source += f" ({len(asked) - len(gate)} also in the test set left out)"
 
     def load(backend):
         return load_retriever(folder, backend=backend)
@@ -1048,17 +1061,30 @@ def variant_adapter(folder: str | Path, collection, questions: Sequence[str], go
         return (points(result.scores, ("recall@1", f"recall@{k}", "mrr@10"), 100),
                 [tuple(row[:k]) for row in result.details["ranked_ids"].tolist()])
 
+    def run_gate(r):
+        return [tuple(hit[2] for hit in hits) for hits in r.retrieve_many(gate, min(k, len(r)))]
+
     def model_and_tokenizer():
         model = load_sentence_transformer(str(Path(folder) / ENCODER_DIR))
         return model, model.tokenizer, model.max_seq_length
 
     return VariantAdapter(ENCODER, Path(folder) / ENCODER_DIR, load, score,
                           lambda r, i: r.retrieve(questions[i], k), len(questions), model_and_tokenizer,
-                          "batches of 32 texts sorted by length")
+                          "batches of 32 texts sorted by length", gate=run_gate if gate else None,
+                          agreement=lambda v, ref: ranking_agreement(v, ref, k), gate_source=gate_source)
 
 
 def export_retriever_variants(folder, collection, questions, gold_ids, max_drop: float = DEFAULT_MAX_DROP,
-                              tarball=None, k: int = 5, backends=VARIANTS) -> pd.DataFrame:
-    """ONNX and int8 variants of a retriever's encoder, scored by recall and MRR on the test questions."""
-    return export_variants(folder, variant_adapter(folder, collection, questions, gold_ids, k), max_drop,
-                           backends, tarball)
+                              tarball=None, k: int = 5, backends=VARIANTS,
+                              gate_questions: Sequence[str] | None = None,
+                              gate_source: str = "training questions") -> pd.DataFrame:
+    """ONNX and int8 variants of a retriever's encoder, gated on ``gate_questions``, tested on ``questions``.
+
+    A variant is recommended iff, on ``gate_questions`` (questions that are not test questions,
+    such as the training and synthetic ones; no gold passages needed), the share of questions with
+    the same first passage as PyTorch and the mean top-k overlap with PyTorch are both at least
+    ``100 - max_drop``. Recall and MRR on the test questions are reported beside it, for
+    information. Without ``gate_questions`` nothing is decided (``recommended`` None).
+    """
+    adapter = variant_adapter(folder, collection, questions, gold_ids, k, gate_questions, gate_source)
+    return export_variants(folder, adapter, max_drop, backends, tarball)

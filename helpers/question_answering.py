@@ -902,9 +902,26 @@ def export_question_answering(model, tokenizer, output_dir, name: str, log_histo
 # ---------------------------------------------------------------------------------------
 
 
-def variant_adapter(folder: str | Path, frame: pd.DataFrame) -> VariantAdapter:
-    """Scores: exact match and F1 of the span answers on ``frame`` (question, context, answer)."""
+def variant_adapter(folder: str | Path, frame: pd.DataFrame, gate_frame: pd.DataFrame | None = None,
+                    gate_source: str = "questions not in the test set") -> VariantAdapter:
+    """Gate: exact match and F1 of the variant's answers against PyTorch's answers on ``gate_frame``
+    (question, context; no answers needed). Only questions answered with a span are compared: a
+    question the stored yes/no prior answers gets the same answer whatever the backend. A row that
+    is also a test row (same question and context) is left out.
+
+    Test scores, for information: exact match and F1 of the span answers on ``frame`` (question,
+    context, answer).
+    """
+    from helpers.core.metrics import answer_agreement
+
     questions, contexts = frame["question"].tolist(), frame["context"].tolist()
+    test = set(zip(questions, contexts, strict=True))
+    pairs = [] if gate_frame is None else list(zip(gate_frame["question"], gate_frame["context"],
+                                                     strict=True))
+    gate = [p for p in pairs if p not in test]
+    gate_source += " answered with a span"
+    if len(gate) < len(pairs):
+        gate_source += f" ({len(pairs) - len(gate)} also in the test set left out)"
 
     def load(backend):
         return QuestionAnswerer.from_export(folder, backend=backend)
@@ -917,16 +934,30 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame) -> VariantAdapter:
         scores = {f"{group}_{k}": v for k, v in scores.items()}
         return scores, result.predictions["predicted"].tolist()
 
+    def run_gate(a):
+        out = a.answer([q for q, _ in gate], [c for _, c in gate])
+        return [r["answer"] for r in out if r["kind"] == "span"]
+
     def model_and_tokenizer():
         model, tokenizer, _ = load_export(folder, auto_class())
         return model, tokenizer, QuestionAnswerer.from_export(folder).settings["max_length"]
 
     return VariantAdapter(QUESTION_ANSWERING, Path(folder), load, score,
                           lambda a, i: a.answer([questions[i]], [contexts[i]]), len(frame),
-                          model_and_tokenizer, "batches of 16 windows")
+                          model_and_tokenizer, "batches of 16 windows", gate=run_gate if gate else None,
+                          agreement=answer_agreement, gate_source=gate_source)
 
 
 def export_qa_variants(folder, frame: pd.DataFrame, max_drop: float = DEFAULT_MAX_DROP, tarball=None,
-                       backends=VARIANTS) -> pd.DataFrame:
-    """ONNX and int8 variants of an extractive QA export, scored by EM and F1 on ``frame``."""
-    return export_variants(folder, variant_adapter(folder, frame), max_drop, backends, tarball)
+                       backends=VARIANTS, gate_frame: pd.DataFrame | None = None,
+                       gate_source: str = "questions not in the test set") -> pd.DataFrame:
+    """ONNX and int8 variants of an extractive QA export, gated on ``gate_frame`` and scored on ``frame``.
+
+    A variant is recommended iff the exact match and F1 of its answers against PyTorch's answers on
+    ``gate_frame`` (question and context pairs that are not test rows, such as the training and
+    synthetic questions; no answers needed) are both at least ``100 - max_drop``. Span EM and F1
+    on ``frame`` (the test set) are reported beside it, for information. Without ``gate_frame``
+    nothing is decided (``recommended`` None).
+    """
+    adapter = variant_adapter(folder, frame, gate_frame, gate_source)
+    return export_variants(folder, adapter, max_drop, backends, tarball)

@@ -77,8 +77,11 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert (out / "tiny-model.tar").is_file()
     for plot in ("text-lengths", "training-loss", "confusion-matrix", "per-class-f1"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
-    # The ONNX variants, each with its quality report against the distilled student's test scores.
+    # The ONNX variants, each gated on the 6 unlabelled texts, with the distilled student's test scores
+    # beside the decision for information.
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
+    assert [v["gate inputs"] for v in m["variants"]] == [6, 6]
+    assert m["variants"][0]["gate label_agreement"] == 100.0 and m["variants"][0]["recommended"]
     for v in m["variants"]:
         distilled = 100 * m["results"]["student-distilled"]["scores"]["accuracy"]
         assert v["accuracy pytorch"] == pytest.approx(distilled, abs=0.01)
@@ -86,7 +89,8 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert "onnx export" in m["seconds"]
     for backend in ("onnx", "onnx-int8"):
         report = json.loads((model_dir / backend / "quality-report.json").read_text())
-        assert report["test_examples"] == 6 and report["max_drop"] == 1.0
+        assert report["test"]["examples"] == 6 and report["gate"]["max_drop"] == 1.0
+        assert report["gate"]["inputs"] == 6 and report["gate"]["source"] == "unlabelled texts"
 
     # Deployment straight from the tarball, in each backend: the same rows, the same columns.
     scored = {}
@@ -201,6 +205,9 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
     assert (out / "tinyqa-model.tar").is_file()
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
     assert m["variants"][0]["span_f1 variant"] == m["variants"][0]["span_f1 pytorch"]
+    # Gated on the training and synthetic questions answered with a span (the yes/no one is left out).
+    assert 0 < m["variants"][0]["gate inputs"] <= 5 + m["examples"]["synthetic"]
+    assert m["variants"][0]["gate exact_match"] == 100.0 and m["variants"][0]["recommended"]
     span_f1 = m["results"]["student-synthetic"]["groups"]["span"]["f1"]
     assert m["variants"][0]["span_f1 pytorch"] == pytest.approx(span_f1, abs=0.01)
 
@@ -292,7 +299,8 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
         SYNTHETIC_PER_CONTEXT=2, OUTPUT_DIR=str(out),
     )
     m = json.loads((out / "metrics.json").read_text())
-    assert m["collection"]["documents"] == 4 and m["collection"]["passages"] == 8
+    # Four unlabelled documents, then the three train and one test context not among them: two passages each.
+    assert m["collection"]["documents"] == 8 and m["collection"]["passages"] == 16
     assert set(m["results"]) == {"untuned", "none negatives", "easy negatives", "hard negatives",
                                  "both negatives"}
     for r in m["results"].values():
@@ -309,8 +317,11 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
     extractive = qa.export_question_answering(model, tokenizer, tmp_path / "ex", "tinyqa",
                                               settings={"max_length": 64, "stride": 16})
     qa.export_qa_variants(extractive.model_dir, pd.read_csv(tiny_qa_task / "test.csv", dtype=str),
-                       tarball=extractive.tarball)
+                          tarball=extractive.tarball,
+                          gate_frame=pd.read_csv(tiny_qa_task / "train.csv", dtype=str))
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]  # the retriever's encoder
+    assert 6 < m["variants"][0]["gate inputs"] <= 6 + m["examples"]["synthetic"]  # training and synthetic
+    assert m["variants"][0]["gate top1_agreement"] == 100.0 and m["variants"][0]["recommended"]
     gen_model, gen_tok, kind, _ = g.load_generative_model(str(tiny_llama_dir))
     generative = g.export_generative_qa(gen_model, gen_tok, tmp_path / "gen", "tinyqa", [],
                                      g.generative_settings("Answer.", 48, 4, kind))
@@ -329,7 +340,7 @@ def test_context_relevance_then_open_book_notebooks_on_tiny_models(tiny_model_di
                                 TOP_K=3, READ_TOP=2, LATENCY_REPEATS=2, CHUNK_SIZE=3, OUTPUT_DIR=str(dep))
         d = json.loads((dep / "metrics.json").read_text())
         assert d["backend"] == backend and f"backend: {backend}" in executed.read_text()
-        assert d["reader_kind"] == reader_kind and d["passages"] == 8 and d["rows_answered"] == len(QA_TEST)
+        assert d["reader_kind"] == reader_kind and d["passages"] == 16 and d["rows_answered"] == len(QA_TEST)
         assert d["example"]["question"] == QA_TEST[0][0] and d["latency"]["n"] == 2
         assert d["latency"]["retrieval_ms_p50"] > 0 and d["latency"]["reading_ms_p50"] > 0
         answered = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)

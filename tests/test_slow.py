@@ -52,11 +52,16 @@ def test_training_notebook_defaults_on_banking(tmp_path):
     d = json.loads((dep / "metrics.json").read_text())
     assert d["gold"]["accuracy"] == pytest.approx(r["student-distilled"], abs=1e-9)
 
-    # The ONNX variants (measured: fp32 the same on all 128 texts; int8 85.9 vs 83.6, +2.3 points).
+    # The ONNX variants, gated on the 400 unlabelled texts (measured: fp32 agrees on all 400, int8 on 396,
+    # exactly the 99 points required; on test, for information, fp32 the same on all 128 texts, int8
+    # 85.9 vs 83.6, +2.3 points).
     v = {row["backend"]: row for row in m["variants"]}
-    assert v["onnx"]["accuracy variant"] == v["onnx"]["accuracy pytorch"] and v["onnx"]["agreement %"] >= 99
+    assert v["onnx"]["gate inputs"] == 400 and v["onnx"]["gate label_agreement"] >= 99
+    assert v["onnx"]["recommended"] and v["onnx"]["same on test %"] >= 99
+    assert v["onnx"]["accuracy variant"] == v["onnx"]["accuracy pytorch"]
     assert v["onnx-int8"]["accuracy variant"] >= v["onnx-int8"]["accuracy pytorch"] - 1.0
-    assert v["onnx-int8"]["agreement %"] >= 95 and v["onnx-int8"]["recommended"]
+    assert v["onnx-int8"]["same on test %"] >= 95 and v["onnx-int8"]["gate label_agreement"] >= 95
+    assert v["onnx-int8"]["recommended"] == (v["onnx-int8"]["gate label_agreement"] >= 99.0)
     assert v["onnx-int8"]["MB variant"] < 0.3 * v["onnx-int8"]["MB pytorch"]
     # Served with the int8 backend, the test set gives the accuracy its report promised.
     run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "model"),
@@ -79,12 +84,15 @@ def test_question_answering_notebook_defaults_on_hotpotqa(tmp_path):
     assert m["windows"]["examples_with_several_windows"] >= 10  # long contexts were split
     assert m["examples"]["synthetic"] >= 500
 
-    # ONNX variants (measured: fp32 identical on all 70 questions; int8 span EM 42.4 vs 45.5 and
-    # F1 46.1 vs 49.7, so the 1-point gate marks it as not recommended; one question is 3 points).
+    # ONNX variants (measured: gated on 297 training and synthetic span questions, fp32 agrees on all,
+    # int8 EM 79.8 / F1 84.0 against PyTorch's answers, so the 1-point gate marks it as not
+    # recommended; on test, for information, fp32 identical, int8 span EM 42.4 vs 45.5, F1 46.1 vs 49.7).
     v = {row["backend"]: row for row in m["variants"]}
+    assert v["onnx"]["gate inputs"] >= 250 and v["onnx"]["gate exact_match"] == 100.0
     assert v["onnx"]["span_f1 variant"] == v["onnx"]["span_f1 pytorch"] and v["onnx"]["recommended"]
     assert v["onnx-int8"]["span_f1 variant"] >= v["onnx-int8"]["span_f1 pytorch"] - 8  # not broken
-    assert v["onnx-int8"]["recommended"] == (v["onnx-int8"]["largest drop"] <= 1.0)
+    gate = min(v["onnx-int8"]["gate exact_match"], v["onnx-int8"]["gate f1"])
+    assert v["onnx-int8"]["recommended"] == (gate >= 99.0)
 
 
 def test_smollm2_lora_few_steps_lowers_the_loss_and_the_export_answers(tmp_path):

@@ -238,3 +238,66 @@ def rouge_l(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) ->
             raise ValueError(f"example {i} has an empty list of gold answers")
         scores.append(max(scorer.score(a, prediction)["rougeL"].fmeasure for a in answers))
     return 100.0 * float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------------------
+# Agreement between two models' predictions (no labels: one model is the reference)
+# ---------------------------------------------------------------------------------------
+
+
+def _paired(predictions: Sequence, reference: Sequence) -> tuple[list, list]:
+    predictions, reference = list(predictions), list(reference)
+    if len(predictions) != len(reference):
+        raise ValueError(f"{len(reference)} reference predictions but {len(predictions)} predictions")
+    if not predictions:
+        raise ValueError("no predictions to compare")
+    return predictions, reference
+
+
+def label_agreement(predictions: Sequence, reference: Sequence) -> float:
+    """The share of inputs on which ``predictions`` equal ``reference``, in percent (0-100).
+
+    With the reference model's predictions as labels, this is the accuracy of the other model
+    against it: a model that agrees on all but d% of inputs is at most d points less accurate
+    than the reference on them, whatever the true labels.
+
+    Raises:
+        ValueError: If the lengths differ or there are no predictions.
+    """
+    predictions, reference = _paired(predictions, reference)
+    return 100.0 * float(np.mean([p == r for p, r in zip(predictions, reference, strict=True)]))
+
+
+def ranking_agreement(rankings: Sequence[Sequence], reference: Sequence[Sequence],
+                      k: int) -> dict[str, float]:
+    """How closely two retrievers' rankings match, per query, in percent (0-100).
+
+    Returns:
+        ``{"top1_agreement": share of queries with the same first result,
+        f"top{k}_overlap": mean over queries of |top-k ∩ reference top-k| / k}``. Recall@1 can
+        differ by at most the first figure's shortfall from 100, whatever the gold passages.
+
+    Raises:
+        ValueError: If the lengths differ, there are no rankings, or ``k`` < 1.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    rankings, reference = _paired(rankings, reference)
+    top1 = [bool(len(a)) and bool(len(b)) and a[0] == b[0] for a, b in zip(rankings, reference, strict=True)]
+    overlap = [len(set(list(a)[:k]) & set(list(b)[:k])) / k for a, b in zip(rankings, reference, strict=True)]
+    return {"top1_agreement": 100.0 * float(np.mean(top1)),
+            f"top{k}_overlap": 100.0 * float(np.mean(overlap))}
+
+
+def answer_agreement(answers: Sequence[str], reference: Sequence[str]) -> dict[str, float]:
+    """SQuAD exact match and F1 of ``answers`` with a reference model's answers as the gold, in percent.
+
+    :func:`squad_scores` with one reference answer per input: a model whose answers match the
+    reference's on all but d% of inputs is at most d points of exact match below it.
+
+    Raises:
+        ValueError: If the lengths differ or there are no answers.
+    """
+    answers, reference = _paired(answers, reference)
+    scores = squad_scores(answers, reference)
+    return {"exact_match": scores["exact_match"], "f1": scores["f1"]}

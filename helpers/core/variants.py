@@ -1,14 +1,41 @@
-"""Which ONNX variants of an export are worth deploying: each one scored, timed and gated.
+"""Which ONNX variants of an export are worth deploying: each one gated, scored and timed.
 
 :func:`export_variants` writes the variants of :mod:`helpers.core.onnx` next to the PyTorch
-weights, scores each one and the PyTorch model on the same examples, and writes a
-``quality-report.json`` beside each graph: both scores, the difference, the share of examples on
-which the two predict the same, latency, size, and whether the variant is recommended (no metric
-drops by more than ``max_drop`` points).
+weights and writes a ``quality-report.json`` beside each graph.
+
+**The gate decides on gate inputs, never on the test set.** Whether a variant is recommended is a
+deployment decision; taking it on test scores would make the test set a selection set. The gate
+inputs are inputs that are not test inputs and need no labels (unlabelled texts, training
+questions, ...). The variant's prediction for each one is compared with the PyTorch model's, with
+the family's own metric and PyTorch's predictions as the reference: its *agreement* with PyTorch,
+in points. A variant is recommended iff every agreement metric is at least ``100 - max_drop``.
+
+Why agreement is enough: a score that each input earns or not (accuracy, exact match, recall@1)
+can only change on the inputs where the variant's prediction differs from PyTorch's, by one input
+each. So a variant that agrees with PyTorch on all but d% of the gate inputs loses at most d points
+of it there, whatever the labels: the gate bounds the drop on the gate inputs without a single
+label. Span F1 cannot drop by more than the exact-match disagreement either. Aggregates over
+classes (macro-F1) and deeper ranking scores (recall@5, MRR) are not bounded as tightly; the other
+agreement metrics (answer F1, top-k overlap) say how close the rest is. The gate says nothing about
+inputs unlike the gate inputs, and gate inputs the model was trained on (pseudo-labelled texts,
+training questions) may be easier to agree on than new ones.
+
+The report keeps the test scores of both models and their difference **for information**: they
+are measured as before, shown beside the decision, and decide nothing.
 
 Nothing here knows a family. A family describes itself with a :class:`VariantAdapter` (how its
-export is loaded in a backend, scored, and timed on one input) and calls :func:`export_variants`;
-the adapters live in the family modules (``classification.variant_adapter`` and the like).
+export is loaded in a backend, scored on the test set, run on the gate inputs, compared, and timed
+on one input) and calls :func:`export_variants`; the adapters live in the family modules
+(``classification.variant_adapter`` and the like).
+
+Report layout (``quality-report.json``, scores in points)::
+
+    {"backend", "kind", "folder", "fingerprint", "scores_in",
+     "gate": {"inputs", "source", "agreement": {metric: points}, "max_drop", "required",
+              "recommended": true | false | null, "verdict"},
+     "test": {"note", "examples", "pytorch": {...}, "variant": {...}, "difference": {...},
+              "largest_drop", "same_prediction"},
+     "latency_single", "size_mb", "scored_in", "onnxruntime", "created"}
 """
 
 from __future__ import annotations
@@ -40,7 +67,10 @@ from helpers.core.timing import measure_latency
 
 REPORT_FILE = "quality-report.json"
 DEFAULT_MAX_DROP = 1.0
-"""Largest quality drop, in points (percent), that still leaves a variant recommended."""
+"""Largest disagreement with PyTorch on the gate inputs, in points (percent), that still leaves a
+variant recommended: every agreement metric must be at least ``100 - max_drop``."""
+NO_GATE_VERDICT = "not decided: no gate inputs"
+TEST_NOTE = "for information only: the test set decides nothing"
 INT8_NOTE = ("; int8 activations are quantised per batch, so an int8 prediction can differ slightly "
              "with the batch it is made in")
 
@@ -50,20 +80,58 @@ INT8_NOTE = ("; int8 activations are quantised per batch, so an int8 prediction 
 # ---------------------------------------------------------------------------------------
 
 
-def quality_gate(reference: dict[str, float], variant: dict[str, float],
-                 max_drop: float = DEFAULT_MAX_DROP) -> dict:
-    """Compare a variant's scores (in points) with the reference's.
+def quality_gate(agreement: dict[str, float] | None, inputs: int, max_drop: float = DEFAULT_MAX_DROP,
+                 source: str = "") -> dict:
+    """Decide on a variant from its agreement with PyTorch (points) on ``inputs`` gate inputs.
 
-    The variant is recommended if no metric drops by more than ``max_drop`` points; gains
-    do not offset drops.
+    Recommended iff every agreement metric is at least ``100 - max_drop``: a variant that agrees
+    on all but d% of the inputs loses at most d points on them, whatever the labels (see the
+    module docstring). Without gate inputs nothing is decided (``recommended`` is None); the test
+    set never stands in for them.
+
+    Returns:
+        ``{"inputs", "source", "agreement", "max_drop", "required", "recommended", "verdict"}``.
+    """
+    required = round(100.0 - max_drop, 4)
+    gate = {"inputs": int(inputs), "source": source,
+            "agreement": {k: round(float(v), 4) for k, v in (agreement or {}).items()},
+            "max_drop": max_drop, "required": required}
+    if not inputs or not agreement:
+        return {**gate, "recommended": None,
+                "verdict": f"{NO_GATE_VERDICT} (inputs outside the test set on which to compare the variant "
+                           "with PyTorch); the test scores do not stand in for them. Fix: re-export the "
+                           "variants with gate inputs (the training notebooks pass them)."}
+    metric, lowest = min(gate["agreement"].items(), key=lambda kv: kv[1])
+    on = f"on {inputs} {source}".rstrip()
+    recommended = lowest >= required - 1e-9
+    verdict = (f"recommended: its lowest agreement with PyTorch, {lowest:.2f} points ({metric}) {on}, "
+               f"reaches the {required:g} required (MAX_QUALITY_DROP {max_drop:g})" if recommended else
+               f"NOT RECOMMENDED: agreement with PyTorch falls to {lowest:.2f} points ({metric}) {on}; "
+               f"at least {required:g} required (MAX_QUALITY_DROP {max_drop:g})")
+    return {**gate, "recommended": bool(recommended), "verdict": verdict}
+
+
+def score_difference(reference: dict[str, float], variant: dict[str, float]) -> dict:
+    """The variant's test scores minus PyTorch's, and the largest drop (gains do not offset drops).
+
+    For information only: :func:`quality_gate` decides.
     """
     difference = {k: round(variant[k] - reference[k], 4) for k in reference}
-    worst = max([0.0, *(-d for d in difference.values())])
-    recommended = worst <= max_drop + 1e-9
-    reason = (f"largest drop {worst:.2f} points, within the {max_drop:g} allowed" if recommended else
-              f"NOT RECOMMENDED: quality drops by {worst:.2f} points, more than the {max_drop:g} allowed")
-    return {"difference": difference, "largest_drop": round(worst, 4), "max_drop": max_drop,
-            "recommended": bool(recommended), "verdict": reason}
+    largest_drop = max([0.0, *(-d for d in difference.values())])
+    return {"difference": difference, "largest_drop": round(largest_drop, 4)}
+
+
+def sample_gate_inputs(items, cap: int | None, seed: int = 0):
+    """At most ``cap`` distinct ``items`` (a list, Series or DataFrame), a seeded sample, in their order.
+
+    ``cap`` None, or fewer items than ``cap``, keeps them all. Returns a list, or a DataFrame
+    with a fresh index when given one.
+    """
+    frame = items if isinstance(items, pd.DataFrame) else pd.Series(list(items), dtype=object)
+    frame = frame.drop_duplicates()
+    if cap is not None and len(frame) > cap:
+        frame = frame.sample(n=int(cap), random_state=seed).sort_index()
+    return frame.reset_index(drop=True) if isinstance(frame, pd.DataFrame) else frame.tolist()
 
 
 def folder_size_mb(path: str | Path) -> float:
@@ -81,22 +149,31 @@ def _latency(adapter: VariantAdapter, runner, repeats: int) -> dict[str, float]:
 
 @dataclass
 class VariantAdapter:
-    """How one family's export is loaded, scored and timed for :func:`export_variants`."""
+    """How one family's export is loaded, gated, scored and timed for :func:`export_variants`.
+
+    ``gate`` runs a model on the gate inputs (never test inputs; no labels) and returns one
+    prediction per input, in the same order for every backend; ``agreement(variant_predictions,
+    pytorch_predictions)`` compares them with the family's metric, PyTorch's as the reference, in
+    points. Without ``gate`` (or with no gate inputs) the gate does not decide.
+    """
 
     kind: str
     weights_dir: Path
     load: Callable[[str], object]          # backend -> runnable model
-    score: Callable[[object], tuple]       # model -> (scores in points, one prediction per test example)
+    score: Callable[[object], tuple]       # model -> (test scores in points, one prediction per test example)
     one: Callable[[object, int], object]   # (model, i) -> one prediction, for latency
-    n_inputs: int
+    n_inputs: int                          # test examples
     model_and_tokenizer: Callable[[], tuple]  # the PyTorch model, tokenizer and max_length for export
-    batching: str = ""                      # how the test set is batched when scored (for the report)
+    batching: str = ""                      # how inputs are batched when run (for the report)
+    gate: Callable[[object], list] | None = None  # model -> one prediction per gate input
+    agreement: Callable[[list, list], dict] | None = None  # (variant, pytorch predictions) -> points
+    gate_source: str = ""                   # what the gate inputs are ("unlabelled texts"), for the report
 
 
 def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float = DEFAULT_MAX_DROP,
                     backends: Sequence[str] = VARIANTS, tarball: str | Path | None = None,
                     latency_repeats: int = 30) -> pd.DataFrame:
-    """Export the ONNX variants of ``folder``, score each on the test set, write their reports.
+    """Export the ONNX variants of ``folder``, gate each one, score it on the test set, write the reports.
 
     Returns the table of :func:`reports_table`. ``tarball``, when given, is re-written so that it
     holds the variants too. The variant folders get the modes of the umask (``apply_umask``).
@@ -124,27 +201,35 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
 
 def score_variants(folder: str | Path, adapter: VariantAdapter, backends: Sequence[str] = VARIANTS,
                    max_drop: float = DEFAULT_MAX_DROP, latency_repeats: int = 30) -> pd.DataFrame:
-    """Score existing variants against the PyTorch model and (re)write their quality reports."""
+    """Gate and score existing variants against the PyTorch model and (re)write their quality reports.
+
+    The decision comes from :func:`quality_gate` on the gate inputs; the test scores are recorded
+    beside it for information (see the module docstring).
+    """
     folder = Path(folder)
     reference = adapter.load(PYTORCH)
+    ref_gate = list(adapter.gate(reference)) if adapter.gate is not None else []
     ref_scores, ref_predictions = adapter.score(reference)
     ref_latency = _latency(adapter, reference, latency_repeats)
     fingerprint = weights_fingerprint(adapter.weights_dir)
     reports = {}
     for backend in backends:
         runner = adapter.load(backend)
+        agreement = None
+        if ref_gate:
+            agreement = adapter.agreement(list(adapter.gate(runner)), ref_gate)
         scores, predictions = adapter.score(runner)
         same = sum(a == b for a, b in zip(predictions, ref_predictions, strict=True))
         report = {
             "backend": backend, "kind": adapter.kind, "folder": str(folder),
-            "fingerprint": fingerprint,
-            "scores_in": "points (percent)", "pytorch": ref_scores, "variant": scores,
-            **quality_gate(ref_scores, scores, max_drop),
-            "agreement": round(100 * same / max(len(predictions), 1), 2),
+            "fingerprint": fingerprint, "scores_in": "points (percent)",
+            "gate": quality_gate(agreement, len(ref_gate), max_drop, adapter.gate_source),
+            "test": {"note": TEST_NOTE, "examples": adapter.n_inputs, "pytorch": ref_scores,
+                     "variant": scores, **score_difference(ref_scores, scores),
+                     "same_prediction": round(100 * same / max(len(predictions), 1), 2)},
             "latency_single": {"pytorch": ref_latency, "variant": _latency(adapter, runner, latency_repeats)},
             "size_mb": {"pytorch": folder_size_mb(adapter.weights_dir),
                         "variant": folder_size_mb(folder / backend / GRAPH_FILE)},
-            "test_examples": adapter.n_inputs,
             "scored_in": adapter.batching + (INT8_NOTE if backend == ONNX_INT8 else ""),
             "onnxruntime": require_onnxruntime().__version__,
             "created": time.strftime("%Y-%m-%d %H:%M"),
@@ -163,46 +248,62 @@ def read_report(folder: str | Path, backend: str) -> dict | None:
 
 
 def reports_table(reports: dict[str, dict]) -> pd.DataFrame:
-    """One row per variant: each score for PyTorch and the variant, latency, size, verdict."""
+    """One row per variant: the gate (inputs, each agreement metric, recommended), then the test scores
+    of PyTorch and the variant for information, the share of test predictions that are the same,
+    latency and size."""
     rows = []
     for backend, r in reports.items():
-        row = {"backend": backend}
-        for metric, value in r["pytorch"].items():
+        gate, test = r["gate"], r["test"]
+        row = {"backend": backend, "gate inputs": gate["inputs"]}
+        row.update({f"gate {metric}": round(value, 2) for metric, value in gate["agreement"].items()})
+        row["recommended"] = gate["recommended"]
+        for metric, value in test["pytorch"].items():
             row[f"{metric} pytorch"] = round(value, 2)
-            row[f"{metric} variant"] = round(r["variant"][metric], 2)
-        row.update({"p50 ms pytorch": r["latency_single"]["pytorch"]["p50_ms"],
+            row[f"{metric} variant"] = round(test["variant"][metric], 2)
+        row.update({"test largest drop": test["largest_drop"], "same on test %": test["same_prediction"],
+                    "p50 ms pytorch": r["latency_single"]["pytorch"]["p50_ms"],
                     "p50 ms variant": r["latency_single"]["variant"]["p50_ms"],
-                    "MB pytorch": r["size_mb"]["pytorch"], "MB variant": r["size_mb"]["variant"],
-                    "agreement %": r["agreement"], "largest drop": r["largest_drop"],
-                    "recommended": r["recommended"]})
+                    "MB pytorch": r["size_mb"]["pytorch"], "MB variant": r["size_mb"]["variant"]})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def describe_backend(folder: str | Path, backend: str) -> str:
-    """What the deployment notebooks print about the backend they loaded, with its quality report."""
+    """What the deployment notebooks print about the backend they loaded: the gate's agreement and
+    verdict first, then the test scores for information, latency and size."""
     if check_backend(backend) == PYTORCH:
         return "backend: pytorch (the reference; eager PyTorch on CPU)"
     report = read_report(folder, backend)
     if report is None:
         return (f"backend: {backend}; no quality report next to it ({Path(folder) / backend / REPORT_FILE}): "
                 "its accuracy was never measured. Re-export the variants to measure it.")
-    diff = report["difference"]
-    scores = ", ".join(f"{m} {report['variant'][m]:.1f} vs {v:.1f} in PyTorch ({diff[m]:+.2f})"
-                       for m, v in report["pytorch"].items())
+    if "gate" not in report:
+        return (f"backend: {backend}; its quality report ({report.get('created', 'undated')}) comes from an "
+                "older export, which decided on the test set. WARNING: this variant was never compared with "
+                "PyTorch on inputs outside the test set. Fix: re-export the variants (the training notebook "
+                "with EXPORT_ONNX=True) to get a decision from the gate.")
+    gate, test = report["gate"], report["test"]
+    lines = [f"backend: {backend} (measured at export, {report['created']})"]
+    if gate["inputs"]:
+        agreement = ", ".join(f"{m} {v:.2f}" for m, v in gate["agreement"].items())
+        lines.append(f"  gate: agreement with PyTorch on {gate['inputs']} {gate['source']} "
+                     f"(not test inputs; no labels needed), in points: {agreement}")
+    lines.append(f"  {gate['verdict']}")
+    scores = ", ".join(f"{m} {test['variant'][m]:.1f} vs {v:.1f} in PyTorch ({test['difference'][m]:+.2f})"
+                       for m, v in test["pytorch"].items())
+    lines.append(f"  test set, for information ({test['examples']} examples; it decides nothing): {scores}; "
+                 f"same prediction as PyTorch on {test['same_prediction']:.1f}% of them")
     lat, size = report["latency_single"], report["size_mb"]
-    lines = [f"backend: {backend} (measured at export on {report['test_examples']} test examples, "
-             f"{report['created']})", f"  scores in points: {scores}"]
-    if "agreement" in report:
-        lines.append(f"  same prediction as PyTorch on {report['agreement']:.1f}% of them")
-    lines += [f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in PyTorch; "
-              f"size {size['variant']} MB vs {size['pytorch']} MB", f"  {report['verdict']}"]
-    if not report["recommended"]:
+    lines.append(f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in "
+                 f"PyTorch; size {size['variant']} MB vs {size['pytorch']} MB")
+    if gate["recommended"] is False:
         other = "" if backend == ONNX else " or onnx"
-        lines.append("  WARNING: this variant lost more quality than allowed at export. "
+        lines.append("  WARNING: this variant disagreed with PyTorch more than allowed at export. "
                      f"Prefer BACKEND='pytorch'{other} unless its speed is worth that loss to you.")
-    text = "\n".join(lines)
-    return text
+    elif gate["recommended"] is None:
+        lines.append("  WARNING: whether this variant is good enough was never decided; compare it with "
+                     "PyTorch on your own inputs before relying on it.")
+    return "\n".join(lines)
 
 
 def points(scores: dict, keys: Sequence[str], scale: float) -> dict[str, float]:
