@@ -33,7 +33,7 @@ import pandas as pd
 
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
-from helpers.core.metrics import squad_scores, squad_scores_by_group
+from helpers.core.metrics import answer_agreement, squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
 from helpers.core.streaming import StreamedCsv
@@ -912,8 +912,6 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame, gate_frame: pd.Data
     Test scores, for information: exact match and F1 of the span answers on ``frame`` (question,
     context, answer).
     """
-    from helpers.core.metrics import answer_agreement
-
     questions, contexts = frame["question"].tolist(), frame["context"].tolist()
     test = set(zip(questions, contexts, strict=True))
     pairs = [] if gate_frame is None else list(zip(gate_frame["question"], gate_frame["context"],
