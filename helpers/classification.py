@@ -35,7 +35,13 @@ from helpers.core.training import (
     length_sorted_batches,
     run_trainer,
 )
-from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+from helpers.core.variants import (
+    DEFAULT_MAX_DROP,
+    VariantAdapter,
+    export_variants,
+    outside_test,
+    points,
+)
 
 __all__ = [
     "FAMILY", "FewShotTeacher", "select_pseudo_labels", "build_student", "train_classifier",
@@ -475,11 +481,7 @@ def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[s
     text is left out). Test scores, for information: accuracy and macro-F1 on ``texts``/``labels``.
     Latency: one text."""
     texts, labels = list(texts), list(labels)
-    gate_texts = [] if gate_texts is None else list(gate_texts)
-    test = set(texts)
-    gate = [t for t in gate_texts if t not in test]
-    if len(gate) < len(gate_texts):
-        gate_source += f" ({len(gate_texts) - len(gate)} also in the test set left out)"
+    gate, gate_source = outside_test(gate_texts, texts, gate_source)
 
     def load(backend):
         return TextClassifier.from_export(folder, backend=backend, max_length=max_length)

@@ -44,7 +44,13 @@ from helpers.core.models import describe_failure, resolve_model
 from helpers.core.onnx import ENCODER, VARIANTS
 from helpers.core.text import YES_NO, split_paragraphs, split_sentences
 from helpers.core.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
-from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+from helpers.core.variants import (
+    DEFAULT_MAX_DROP,
+    VariantAdapter,
+    export_variants,
+    outside_test,
+    points,
+)
 
 __all__ = [
     "NEGATIVE_KINDS", "INDEX_FILES", "FAMILY", "ENCODER_DIR", "RETRIEVER_DIR", "RetrievalInputError",
@@ -1047,11 +1053,9 @@ def variant_adapter(folder: str | Path, collection, questions: Sequence[str], go
     and questions embedded by the variant); latency: one question's search.
     """
     questions = list(questions)
-    test = set(questions)
-    asked = [] if gate_questions is None else [q for q in gate_questions if isinstance(q, str) and q.strip()]
-    gate = [q for q in asked if q not in test]
-    if len(gate) < len(asked):
-        gate_source += f" ({len(asked) - len(gate)} also in the test set left out)"
+    asked = [q for q in ([] if gate_questions is None else gate_questions)
+             if isinstance(q, str) and q.strip()]
+    gate, gate_source = outside_test(asked, questions, gate_source)
 
     def load(backend):
         return load_retriever(folder, backend=backend)

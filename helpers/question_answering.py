@@ -40,7 +40,13 @@ from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import OTHER_ANSWERS, Task, gold_answers
 from helpers.core.text import YES_NO, is_yes_no_question
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
-from helpers.core.variants import DEFAULT_MAX_DROP, VariantAdapter, export_variants, points
+from helpers.core.variants import (
+    DEFAULT_MAX_DROP,
+    VariantAdapter,
+    export_variants,
+    outside_test,
+    points,
+)
 
 __all__ = [
     "FAMILY", "SETTINGS_KEY", "SETTINGS", "PARAGRAPH_BREAK", "QAInputError", "locate_answer",
@@ -913,13 +919,9 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame, gate_frame: pd.Data
     context, answer).
     """
     questions, contexts = frame["question"].tolist(), frame["context"].tolist()
-    test = set(zip(questions, contexts, strict=True))
-    pairs = [] if gate_frame is None else list(zip(gate_frame["question"], gate_frame["context"],
-                                                     strict=True))
-    gate = [p for p in pairs if p not in test]
-    gate_source += " answered with a span"
-    if len(gate) < len(pairs):
-        gate_source += f" ({len(pairs) - len(gate)} also in the test set left out)"
+    pairs = [] if gate_frame is None else zip(gate_frame["question"], gate_frame["context"], strict=True)
+    gate, gate_source = outside_test(pairs, zip(questions, contexts, strict=True),
+                                     gate_source + " answered with a span")
 
     def load(backend):
         return QuestionAnswerer.from_export(folder, backend=backend)

@@ -268,6 +268,15 @@ def test_sample_gate_inputs_is_seeded_distinct_and_in_order():
     assert len(V.sample_gate_inputs(pd.Series(items), 3, seed=0)) == 3
 
 
+def test_outside_test_keeps_the_order_and_says_how_many_test_inputs_it_left_out():
+    kept, source = V.outside_test(["a", "t1", "b", "t2", "c"], ["t1", "t2", "t3"], "unlabelled texts")
+    assert kept == ["a", "b", "c"] and source == "unlabelled texts (2 also in the test set left out)"
+    pairs = [("q", "c1"), ("q", "c2")]  # the same question over another context is another input
+    assert V.outside_test(iter(pairs), iter([("q", "c1")]), "questions") == \
+        ([("q", "c2")], "questions (1 also in the test set left out)")
+    assert V.outside_test(None, ["t"], "texts") == ([], "texts")
+
+
 # A family-free adapter: each "model" is its backend name, and its predictions are given.
 def fake_export(tmp_path):
     folder = tmp_path / "fake"

@@ -134,6 +134,17 @@ def sample_gate_inputs(items, cap: int | None, seed: int = 0):
     return frame.reset_index(drop=True) if isinstance(frame, pd.DataFrame) else frame.tolist()
 
 
+def outside_test(gate_inputs, test_inputs, source: str) -> tuple[list, str]:
+    """The gate inputs that are not test inputs (in their order), and ``source`` saying how many
+    test inputs were left out of them, for the report."""
+    gate_inputs = [] if gate_inputs is None else list(gate_inputs)
+    test = set(test_inputs)
+    kept = [x for x in gate_inputs if x not in test]
+    if len(kept) < len(gate_inputs):
+        source += f" ({len(gate_inputs) - len(kept)} also in the test set left out)"
+    return kept, source
+
+
 def folder_size_mb(path: str | Path) -> float:
     """Size of a file, or of the weight files of a folder (``*.safetensors``), in MB."""
     path = Path(path)
