@@ -235,8 +235,8 @@ def _cap_questions(tokenizer, questions: Sequence[str], contexts: Sequence[str],
     """Cut questions to ``max_question_length`` tokens, then check each row has room for context.
 
     Returns:
-        ``(kept, capped, cut, lengths, skipped)``: positions of the rows that make windows, their
-        (cut) questions and question lengths, how many questions were cut, and the skipped rows
+        ``(kept, capped, cut, rooms, skipped)``: positions of the rows that make windows, their
+        (cut) questions and room for context in tokens, how many questions were cut, and the skipped rows
         ``{position: reason}``.
     """
     special = _check_settings(tokenizer, max_length, stride, max_question_length)
@@ -248,7 +248,7 @@ def _cap_questions(tokenizer, questions: Sequence[str], contexts: Sequence[str],
     candidates = [i for i in range(len(questions)) if i not in skipped]
     enc = tokenizer([questions[i] for i in candidates], add_special_tokens=False,
                     return_offsets_mapping=True) if candidates else {"input_ids": [], "offset_mapping": []}
-    kept, capped, cut, lengths = [], [], 0, []
+    kept, capped, cut, rooms = [], [], 0, []
     for i, ids, offsets in zip(candidates, enc["input_ids"], enc["offset_mapping"], strict=True):
         q, n = _cut_question(tokenizer, questions[i], ids, offsets, max_question_length)
         room = max_length - n - special
@@ -263,8 +263,8 @@ def _cap_questions(tokenizer, questions: Sequence[str], contexts: Sequence[str],
         cut += n < len(ids)
         kept.append(i)
         capped.append(q)
-        lengths.append(n)
-    return kept, capped, cut, lengths, dict(sorted(skipped.items()))
+        rooms.append(room)
+    return kept, capped, cut, rooms, dict(sorted(skipped.items()))
 
 
 def _check_inputs(questions, contexts) -> None:
@@ -280,10 +280,8 @@ def _tokenize_windows(tokenizer, questions, contexts, max_length, stride, max_qu
     if tokenizer.padding_side != "right":
         # Question first, context second: the window arithmetic assumes right padding.
         raise QAInputError("the tokenizer pads on the left; set tokenizer.padding_side = 'right'")
-    kept, capped, cut, question_lengths, skipped = _cap_questions(
+    kept, capped, cut, rooms, skipped = _cap_questions(
         tokenizer, questions, contexts, max_length, stride, max_question_length)
-    special = tokenizer.num_special_tokens_to_add(pair=True)
-    rooms = [max_length - n - special for n in question_lengths]
     if not kept:
         return None, kept, cut, rooms, skipped
     enc = tokenizer(
