@@ -105,7 +105,12 @@ class RunRecord:
         self.path = Path(output_dir) / "metrics.json"
         self.values: dict = {"notebook": notebook}
         self.seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
         self.add(**values)
+
+    def elapsed(self) -> float:
+        """Seconds since the record was made (a notebook makes it right after its parameters)."""
+        return time.perf_counter() - self.started
 
     def add(self, **values) -> None:
         """Record ``values`` (JSON-ready after :func:`helpers.core.evaluation.plain`: evaluations,

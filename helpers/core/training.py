@@ -38,6 +38,7 @@ class TrainConfig:
     max_steps: int = -1
     logging_steps: int = 1
     run_name: str | None = None
+    group_by_length: bool = False
 
 
 def planned_steps(n_examples: int, config: TrainConfig) -> int:
@@ -129,6 +130,8 @@ def trainer_settings(config: TrainConfig, total_steps: int, output_dir: str | Pa
         "save_strategy": "no",
         "report_to": config.report_to,
         "run_name": config.run_name,
+        # Batches of texts of similar length (shuffled in groups): less padding, the same data.
+        "train_sampling_strategy": "group_by_length" if config.group_by_length else "random",
         "seed": config.seed,
         "data_seed": config.seed,
         "disable_tqdm": True,
@@ -170,6 +173,13 @@ def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
     trainer.train()
     model.eval()
     return list(trainer.state.log_history)
+
+
+def with_steps(config: TrainConfig, steps: int) -> TrainConfig:
+    """``config`` with exactly ``steps`` optimiser steps (what a time budget planned)."""
+    from dataclasses import replace
+
+    return replace(config, min_steps=int(steps), max_steps=int(steps))
 
 
 def config_dict(config: TrainConfig) -> dict:

@@ -1,0 +1,179 @@
+"""A time budget for a training notebook: measure what a step costs on the folder's own texts, then
+plan the runs to fit, and say what was given up.
+
+The cost of a run on a CPU is set by its optimiser steps and the tokens in each batch, and the
+tokens depend on the folder: product descriptions of 400 tokens cost ten times what bank requests
+of 20 do. So nothing here assumes a cost: :func:`measure_step_seconds` times real training steps
+on batches of the folder's texts, and :func:`plan_runs` divides the time that is left between the
+runs, most important first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class RunPlan:
+    """One training run of a plan.
+
+    Attributes:
+        name: The run (``"student-distilled"``, ...).
+        wanted_steps: Steps the parameters ask for.
+        steps: Steps planned (0: the run is skipped).
+        seconds: Estimated wall time of the planned steps.
+    """
+
+    name: str
+    wanted_steps: int
+    steps: int
+    seconds: float
+
+
+@dataclass
+class TrainingPlan:
+    """What :func:`plan_runs` decided, and why.
+
+    Attributes:
+        budget_seconds: The whole notebook's budget (None: no budget).
+        spent_seconds: Already spent when the plan was made.
+        reserved_seconds: Kept for what comes after training (evaluation, export, variants).
+        step_seconds: Measured seconds per optimiser step, per run.
+        runs: The runs, most important first.
+        notes: What the plan gave up, in words (empty when nothing was).
+    """
+
+    budget_seconds: float | None
+    spent_seconds: float
+    reserved_seconds: float
+    step_seconds: dict[str, float]
+    runs: list[RunPlan]
+    notes: list[str] = field(default_factory=list)
+
+    def steps(self, name: str) -> int:
+        """Planned steps of run ``name`` (0 if skipped or not in the plan)."""
+        return next((r.steps for r in self.runs if r.name == name), 0)
+
+    def as_dict(self) -> dict:
+        """Plain values for ``metrics.json``."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """A few lines for the notebook: the budget, each run, and what was given up."""
+        lines = []
+        if self.budget_seconds is None:
+            lines.append("no time budget: every run takes the steps its parameters ask for")
+        else:
+            left = self.budget_seconds - self.spent_seconds - self.reserved_seconds
+            lines.append(f"budget {self.budget_seconds / 60:.1f} min: {self.spent_seconds:.0f} s spent, "
+                         f"{self.reserved_seconds:.0f} s kept for evaluation and export, {left:.0f} s for training")
+        for run in self.runs:
+            state = ("skipped" if run.steps == 0 else
+                     f"{run.steps} steps (~{run.seconds:.0f} s at {self.step_seconds[run.name]:.2f} s/step)")
+            cut = "" if run.steps in (0, run.wanted_steps) else f", {run.wanted_steps} wanted"
+            lines.append(f"  {run.name}: {state}{cut}")
+        lines += [f"  gave up: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def measure_step_seconds(model, batches: Sequence[dict], warmup: int = 1) -> float:
+    """Mean wall time of a training step over ``batches``: forward, backward, and an AdamW update.
+
+    ``batches`` are ready model inputs (tensors, with labels), built from the folder's own texts the
+    way training builds them. The first ``warmup`` batches are run and not timed (first calls
+    allocate). The update is timed on copies of the trainable weights, so no weight of ``model``
+    changes; gradients are cleared afterwards.
+    """
+    if not batches:
+        raise ValueError("measure_step_seconds needs at least one batch")
+    was_training = model.training
+    model.train()
+    times = []
+    try:
+        for i, batch in enumerate([*batches[:warmup], *batches]):
+            start = time.perf_counter()
+            model(**batch).loss.backward()
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+            model.zero_grad(set_to_none=True)
+    finally:
+        model.train(was_training)
+    return float(np.mean(times)) + _update_seconds(model)
+
+
+def _update_seconds(model) -> float:
+    """Wall time of one AdamW update of ``model``'s trainable weights, timed on copies of them."""
+    import torch
+
+    copies = [p.detach().clone().requires_grad_(True) for p in model.parameters() if p.requires_grad]
+    if not copies:
+        return 0.0
+    for c in copies:
+        c.grad = torch.ones_like(c)
+    optimiser = torch.optim.AdamW(copies, lr=1e-5)
+    optimiser.step()  # the first step allocates the moments
+    start = time.perf_counter()
+    optimiser.step()
+    return time.perf_counter() - start
+
+
+def representative_lengths(lengths: Sequence[int], batch_size: int, quantiles=(0.25, 0.5, 0.75)) -> list[list[int]]:
+    """Indices of a few batches whose lengths are typical of training with length-grouped batches:
+    ``batch_size`` neighbours in the length order at each quantile (what a step there costs)."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    n = len(order)
+    picks = []
+    for q in quantiles:
+        start = min(max(0, int(q * n) - batch_size // 2), max(0, n - batch_size))
+        picks.append(order[start:start + batch_size].tolist())
+    return picks
+
+
+def plan_runs(
+    wanted: dict[str, int],
+    step_seconds: dict[str, float],
+    budget_seconds: float | None,
+    spent_seconds: float,
+    reserved_seconds: float,
+    min_share: dict[str, float] | None = None,
+) -> TrainingPlan:
+    """Divide the time left between training runs, in the order of ``wanted`` (most important first).
+
+    Each run gets the steps it wants if they fit in what is left, else what fits. A run that would get
+    less than ``min_share[name]`` of its wanted steps is skipped instead (a comparison run cut to a
+    stub measures nothing); the first run is never skipped but gets at least one step.
+
+    Args:
+        wanted: Steps each run asks for, most important first.
+        step_seconds: Measured seconds per step of each run.
+        budget_seconds: The whole notebook's budget; None plans every run in full.
+        spent_seconds: Already spent.
+        reserved_seconds: To keep for the stages after training.
+        min_share: Smallest useful share of each run's wanted steps (default 0 for the first run,
+            0.3 for the others).
+    """
+    left = None if budget_seconds is None else budget_seconds - spent_seconds - reserved_seconds
+    runs, notes = [], []
+    for i, (name, steps) in enumerate(wanted.items()):
+        cost = step_seconds[name]
+        floor = (min_share or {}).get(name, 0.0 if i == 0 else 0.3)
+        planned = steps if left is None else min(steps, max(0, math.floor(left / cost)))
+        if i == 0:
+            planned = max(1, planned)
+        elif planned < max(1, floor * steps):
+            if planned < steps:
+                notes.append(f"{name} skipped: {steps} steps would take ~{steps * cost:.0f} s, "
+                             f"{max(0.0, left):.0f} s were left")
+            planned = 0
+        if 0 < planned < steps:
+            notes.append(f"{name} cut to {planned} of {steps} steps to fit the budget")
+        runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
+        if left is not None:
+            left -= planned * cost
+    return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
+                        {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)

@@ -1,0 +1,95 @@
+"""The time budget: planning runs into what is left, and measuring a step without training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers.core.budget import measure_step_seconds, plan_runs, representative_lengths
+
+WANTED = {"student-distilled": 300, "student-labelled": 150}
+STEP = {"student-distilled": 0.5, "student-labelled": 0.2}
+
+
+def test_without_a_budget_every_run_gets_its_steps():
+    plan = plan_runs(WANTED, STEP, None, spent_seconds=100, reserved_seconds=50)
+    assert [r.steps for r in plan.runs] == [300, 150] and plan.notes == []
+    assert plan.runs[0].seconds == 150.0 and "no time budget" in plan.describe()
+
+
+def test_a_budget_that_fits_changes_nothing():
+    plan = plan_runs(WANTED, STEP, 600, spent_seconds=300, reserved_seconds=60)  # 240 s left, 180 needed
+    assert plan.steps("student-distilled") == 300 and plan.steps("student-labelled") == 150
+    assert plan.notes == []
+
+
+def test_the_comparison_run_is_cut_before_the_exported_one():
+    plan = plan_runs(WANTED, STEP, 600, spent_seconds=300, reserved_seconds=125)  # 175 s left
+    assert plan.steps("student-distilled") == 300  # 150 s
+    assert plan.steps("student-labelled") == 125  # the 25 s left
+    assert plan.notes == ["student-labelled cut to 125 of 150 steps to fit the budget"]
+
+
+def test_a_comparison_run_cut_to_a_stub_is_skipped_and_the_plan_says_so():
+    plan = plan_runs(WANTED, STEP, 600, spent_seconds=300, reserved_seconds=145)  # 155 s left, 5 s after
+    assert plan.steps("student-distilled") == 300 and plan.steps("student-labelled") == 0
+    assert len(plan.notes) == 1 and plan.notes[0].startswith("student-labelled skipped")
+    assert "skipped" in plan.describe() and "gave up" in plan.describe()
+
+
+def test_the_exported_run_is_cut_but_never_skipped():
+    plan = plan_runs(WANTED, STEP, 600, spent_seconds=590, reserved_seconds=60)  # nothing left
+    assert plan.steps("student-distilled") == 1 and plan.steps("student-labelled") == 0
+    cut = plan_runs(WANTED, STEP, 600, spent_seconds=400, reserved_seconds=100)  # 100 s: 200 steps
+    assert cut.steps("student-distilled") == 200
+    assert "student-distilled cut to 200 of 300 steps" in cut.describe()
+
+
+def test_a_run_not_in_the_plan_has_no_steps():
+    plan = plan_runs({"student-distilled": 10}, {"student-distilled": 1.0}, None, 0, 0)
+    assert plan.steps("student-labelled") == 0
+    assert plan.as_dict()["runs"][0] == {"name": "student-distilled", "wanted_steps": 10, "steps": 10, "seconds": 10.0}
+
+
+def test_representative_batches_are_neighbours_in_length_at_the_quantiles():
+    lengths = [50, 10, 40, 20, 30, 60, 70, 80]
+    picks = representative_lengths(lengths, batch_size=2)
+    assert [sorted(lengths[i] for i in pick) for pick in picks] == [[20, 30], [40, 50], [60, 70]]
+    assert representative_lengths([5], batch_size=4) == [[0], [0], [0]]  # fewer texts than a batch
+
+
+def test_measuring_a_step_changes_no_weight_and_leaves_no_gradient():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 2))
+
+    class WithLoss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, x, labels):
+            return type("Out", (), {"loss": torch.nn.functional.cross_entropy(self.net(x), labels)})()
+
+    wrapped = WithLoss().eval()
+    before = [p.detach().clone() for p in model.parameters()]
+    batches = [{"x": torch.randn(4, 8), "labels": torch.tensor([0, 1, 0, 1])} for _ in range(3)]
+    seconds = measure_step_seconds(wrapped, batches)
+    assert seconds > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(p.grad is None for p in model.parameters())
+    assert not wrapped.training  # left in the mode it was in
+    with pytest.raises(ValueError, match="at least one batch"):
+        measure_step_seconds(wrapped, [])
+
+
+def test_a_planned_run_gets_exactly_its_steps_and_length_grouped_batches():
+    from transformers import TrainingArguments
+
+    from helpers.core.training import TrainConfig, planned_steps, trainer_settings, with_steps
+
+    config = with_steps(TrainConfig(epochs=10, min_steps=150, max_steps=300, group_by_length=True), 42)
+    assert planned_steps(10_000, config) == 42 and planned_steps(3, config) == 42
+    settings = trainer_settings(config, 42, "/tmp/unused")
+    assert settings["train_sampling_strategy"] == "group_by_length"
+    assert TrainingArguments(**settings).train_sampling_strategy == "group_by_length"  # a name 5.x knows
+    assert trainer_settings(TrainConfig(), 5, "/tmp/unused")["train_sampling_strategy"] == "random"
