@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from helpers.core.budget import TrainingPlan, measure_step_seconds, plan_runs, representative_lengths
 from helpers.core.embeddings import SentenceEncoder
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
@@ -33,6 +34,7 @@ from helpers.core.training import (
     FeatureDataset,
     TrainConfig,
     length_sorted_batches,
+    planned_steps,
     run_trainer,
 )
 from helpers.core.variants import (
@@ -94,6 +96,7 @@ class FewShotTeacher:
         self.c_: float | None = None
         self.cv_scores_: dict[float, float] = {}
         self.head_ = None
+        self.cross_fitted_: pd.DataFrame | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], descriptions: dict[str, str] | None = None):
         """Embed the examples and descriptions and fit the linear head; returns ``self``.
@@ -102,7 +105,7 @@ class FewShotTeacher:
         their examples alone.
         """
         from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedKFold, cross_val_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
@@ -130,6 +133,12 @@ class FewShotTeacher:
             best = max(self.cv_scores_.values())
             # Ties go to the stronger regularisation (the smaller C).
             self.c_ = min(c for c, s in self.cv_scores_.items() if s >= best - 1e-9)
+            # Each labelled text as the teacher would label it had it not seen it: what its
+            # pseudo-labels are worth, estimated without the test set (see pseudo_label_quality).
+            oof = cross_val_predict(head(self.c_), x, y, cv=cv, method="predict_proba")
+            self.cross_fitted_ = pd.DataFrame({"label": [self.labels[i] for i in y],
+                                               "predicted": [self.labels[i] for i in np.unique(y)[oof.argmax(1)]],
+                                               "confidence": oof.max(1)})
         else:
             self.c_ = self.default_c
         weights = np.concatenate([np.ones(len(y)), np.full(len(y_desc), self.description_weight)])
@@ -193,38 +202,294 @@ def select_pseudo_labels(
     return pd.DataFrame(rows, columns=["text", "label", "confidence", "source_row"])
 
 
+def pseudo_label_quality(teacher: FewShotTeacher, pseudo: pd.DataFrame) -> dict:
+    """What the kept pseudo-labels are likely worth, estimated on the labelled texts alone.
+
+    The teacher's cross-fitted labels of the labelled texts (each from a head that did not see it,
+    :attr:`FewShotTeacher.cross_fitted_`) stand in for its labels of new texts: ``accuracy`` over all
+    of them, and ``kept_accuracy`` over those at least as confident as the least confident kept
+    pseudo-label (the bar the kept ones cleared). ``None`` when cross-fitting was impossible (a class
+    with one labelled text). A few dozen texts make this a rough estimate (±7 points at 48).
+    """
+    cf = teacher.cross_fitted_
+    if cf is None or not len(cf):
+        return {"accuracy": None, "kept_accuracy": None, "labelled_texts": 0}
+    bar = float(pseudo["confidence"].min()) if len(pseudo) else 1.0
+    kept = cf[cf["confidence"] >= bar]
+    correct = cf["label"] == cf["predicted"]
+    return {"accuracy": float(correct.mean()),
+            "kept_accuracy": float(correct[kept.index].mean()) if len(kept) else None,
+            "labelled_texts": int(len(cf)), "confidence_bar": bar, "labelled_above_bar": int(len(kept))}
+
+
 # ---------------------------------------------------------------------------------------
 # Student
 # ---------------------------------------------------------------------------------------
 
 
-def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
-    """A sequence classifier with a new, untrained head for ``labels``, and its tokenizer.
+class MeanPoolingClassifier(torch.nn.Module):
+    """A sentence encoder's recipe with a linear head: encoder → mean pooling over the tokens →
+    L2 normalisation → ``Linear(hidden, labels)``.
 
-    The seed is set *before* the head is created, so the same seed gives the same head.
+    It computes exactly the features the few-shot teacher's head was fitted on (the
+    :class:`~helpers.core.embeddings.SentenceEncoder` recipe), so the teacher's head can be copied
+    in (:func:`init_head_from_teacher`) and training starts at the teacher's accuracy. A
+    transformers ``*ForSequenceClassification`` head reads the first token through a pooler
+    instead; on the packaged MiniLM, a probe on that feature scores 10-20 points below one on the
+    mean (measured on the four example tasks), so such a head could not start where the teacher is.
+
+    ``labels`` in the forward pass are class ids (cross-entropy) or rows of probabilities (soft
+    targets: cross-entropy against the teacher's distribution); ``weights`` (optional) weigh each
+    example's loss. The config is the encoder's own with ``id2label``, ``label2id`` and
+    ``classifier_pooling = "mean"`` added; :meth:`save_pretrained` writes it with the weights, and
+    :meth:`from_pretrained` reads them back (see :class:`StudentClassifier` for loading any export).
     """
-    from transformers import AutoModelForSequenceClassification, set_seed
+
+    ARCHITECTURE = "MeanPoolingClassifier"
+
+    def __init__(self, encoder, config=None):
+        super().__init__()
+        self.encoder = encoder
+        self.config = config or encoder.config
+        self.classifier = torch.nn.Linear(self.config.hidden_size, self.config.num_labels)
+
+    @classmethod
+    def wrap(cls, encoder, labels: Sequence[str]):
+        """A classifier over ``encoder`` for ``labels`` (a new head, from the current torch seed)."""
+        import copy
+
+        config = copy.deepcopy(encoder.config)
+        labels = list(labels)
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: i for i, label in enumerate(labels)}
+        config.architectures = [cls.ARCHITECTURE]
+        config.classifier_pooling = "mean"
+        return cls(encoder, config)
+
+    @property
+    def device(self):
+        return self.classifier.weight.device
+
+    def embed(self, input_ids, attention_mask, token_type_ids=None):
+        """L2-normalised mean of the last hidden states over the real (unpadded) tokens."""
+        kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, labels=None, weights=None):
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        logits = self.classifier(self.embed(input_ids, attention_mask, token_type_ids))
+        loss = None
+        if labels is not None:
+            if labels.dim() == 2:  # soft targets: a probability row per example
+                per_example = -(labels.to(logits.dtype) * torch.log_softmax(logits, -1)).sum(-1)
+            else:
+                per_example = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+            if weights is None:
+                loss = per_example.mean()
+            else:
+                weights = weights.to(per_example.dtype)
+                loss = (per_example * weights).sum() / weights.sum().clamp(min=1e-9)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def save_pretrained(self, folder, safe_serialization: bool = True, **_):
+        """Write ``config.json`` and ``model.safetensors`` into ``folder``."""
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config.save_pretrained(folder)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+    @classmethod
+    def from_pretrained(cls, folder, **_):
+        """Load what :meth:`save_pretrained` wrote (on CPU, in eval mode)."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoModel
+
+        config = AutoConfig.from_pretrained(folder)
+        model = cls(AutoModel.from_config(config), config)
+        model.load_state_dict(load_file(str(Path(folder) / "model.safetensors")), strict=True)
+        return model.eval()
+
+
+class StudentClassifier:
+    """Loads any classification export: a :class:`MeanPoolingClassifier` (``classifier_pooling =
+    "mean"`` in its config), or any transformers sequence classifier (exports made before the
+    student had the teacher's head, or a folder of someone else's)."""
+
+    __name__ = "StudentClassifier"
+
+    @staticmethod
+    def from_pretrained(folder, **kwargs):
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        if getattr(AutoConfig.from_pretrained(folder), "classifier_pooling", None) == "mean":
+            return MeanPoolingClassifier.from_pretrained(folder)
+        return AutoModelForSequenceClassification.from_pretrained(folder, **kwargs)
+
+
+def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
+    """A :class:`MeanPoolingClassifier` over ``model_name`` with a new head for ``labels``, and its
+    tokenizer. The seed is set *before* the head is created, so the same seed gives the same head;
+    :func:`init_head_from_teacher` then replaces it with the teacher's."""
+    from transformers import AutoModel, set_seed
 
     set_seed(seed)
-    labels = list(labels)
     tokenizer = load_tokenizer(model_name, require_fast=False)
-    model = load_pretrained(
-        AutoModelForSequenceClassification,
-        model_name,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
+    model = MeanPoolingClassifier.wrap(load_pretrained(AutoModel, model_name), labels)
     return model, tokenizer
+
+
+def init_head_from_teacher(model: MeanPoolingClassifier, teacher: FewShotTeacher) -> None:
+    """Copy a fitted teacher's linear head into ``model``'s classifier.
+
+    The teacher must read the same features: its encoder is the student's encoder, with the same
+    mean pooling and normalisation. The student's untrained predictions are then the teacher's.
+    A binary logistic regression has one row of weights; it becomes logits ``(0, w·x + b)``, which
+    give the same probabilities. A class the teacher never saw gets a bias of -30 (never chosen).
+    """
+    head = teacher.head_
+    if head is None:
+        raise RuntimeError("fit the teacher before copying its head")
+    coef, intercept = np.asarray(head.coef_, dtype=np.float32), np.asarray(head.intercept_, dtype=np.float32)
+    if coef.shape[0] == 1 and len(head.classes_) == 2:
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.array([0.0, intercept[0]], dtype=np.float32)
+    n_labels, width = model.classifier.weight.shape
+    if coef.shape[1] != width or [model.config.id2label[i] for i in range(n_labels)] != teacher.labels:
+        raise ValueError(
+            f"the teacher's head ({coef.shape[1]} features, labels {teacher.labels}) does not fit the "
+            f"student ({width} features, labels {list(model.config.label2id)}): the teacher must use the "
+            "student's encoder and the same labels in the same order"
+        )
+    weight = np.zeros((n_labels, width), dtype=np.float32)
+    bias = np.full(n_labels, -30.0, dtype=np.float32)
+    weight[head.classes_], bias[head.classes_] = coef, intercept
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.from_numpy(weight))
+        model.classifier.bias.copy_(torch.from_numpy(bias))
+
+
+def freeze_lower_layers(model: MeanPoolingClassifier, layers: int) -> int:
+    """Freeze the embeddings and the lowest ``layers`` transformer layers (0: the embeddings only;
+    -1: nothing). Returns the number of parameters left trainable.
+
+    Frozen layers need no backward pass (time) and keep the features the teacher's head was fitted
+    on (quality, with a few dozen labelled texts). Works on BERT-like encoders (``embeddings`` and
+    ``encoder.layer``); others are left as they are.
+    """
+    if layers >= 0:
+        encoder = model.encoder
+        frozen = [getattr(encoder, "embeddings", None)]
+        stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+        if stack is not None:
+            frozen += list(stack[:layers])
+        for module in filter(None, frozen):
+            for p in module.parameters():
+                p.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def soft_targets(labels: Sequence[str], all_labels: Sequence[str]) -> np.ndarray:
+    """One-hot rows for gold labels (the labelled examples' targets beside the teacher's probabilities)."""
+    index = {label: i for i, label in enumerate(all_labels)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among {list(all_labels)}")
+    out = np.zeros((len(labels), len(all_labels)), dtype=np.float32)
+    out[np.arange(len(labels)), [index[label] for label in labels]] = 1.0
+    return out
+
+
+class ModelEncoder:
+    """The sentence embeddings of a :class:`MeanPoolingClassifier`'s own encoder, with the
+    :class:`~helpers.core.embeddings.SentenceEncoder` interface (``encode``): a teacher fitted on it
+    reads exactly the student's features."""
+
+    def __init__(self, model: MeanPoolingClassifier, tokenizer, max_length: int = 256, batch_size: int = 32):
+        self.model, self.tokenizer, self.max_length, self.batch_size = model, tokenizer, max_length, batch_size
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        was_training = self.model.training
+        self.model.eval()
+        texts = list(texts)
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        for idx in length_sorted_batches(texts, self.batch_size):
+            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                 max_length=self.max_length, return_tensors="pt").to(self.model.device)
+            out[idx] = self.model.embed(**{k: v for k, v in enc.items() if k in MODEL_INPUTS}).float().cpu().numpy()
+        self.model.train(was_training)
+        return out
+
+
+def start_from_teacher(model: MeanPoolingClassifier, tokenizer, teacher: FewShotTeacher, model_name: str,
+                       texts: Sequence[str], labels: Sequence[str], descriptions: dict | None = None,
+                       max_length: int = 256) -> FewShotTeacher:
+    """Give the student the teacher's head, so that its training starts at the teacher's accuracy.
+
+    When the teacher reads the student's own features (``TEACHER_MODEL`` is ``MODEL``, same
+    ``max_length``), its head is copied as it is. Otherwise the same few-shot head is fitted on the
+    student's own frozen embeddings of the labelled texts and class descriptions (the teacher's
+    recipe, on the student's encoder) and that is copied. Returns the teacher whose head was copied.
+    """
+    encoder = teacher.encoder
+    same = (getattr(encoder, "model_name", None) == model_name
+            and getattr(encoder, "max_length", None) == max_length)
+    if not same:
+        teacher = FewShotTeacher(ModelEncoder(model, tokenizer, max_length), teacher.labels,
+                                 seed=teacher.seed).fit(texts, labels, descriptions)
+    init_head_from_teacher(model, teacher)
+    return teacher
+
+
+def distillation_set(train_texts: Sequence[str], train_labels: Sequence[str], pseudo: pd.DataFrame,
+                     probs: np.ndarray, labels: Sequence[str], soft: bool = True):
+    """The distilled student's training set: the labelled texts, then the kept pseudo-labelled ones.
+
+    With ``soft``, targets are probability rows: one-hot for the labelled texts, the teacher's whole
+    distribution for the pseudo-labelled ones (``probs`` rows at ``pseudo["source_row"]``), so a text
+    the teacher hesitates on teaches its hesitation instead of a hard guess. Without, the targets are
+    labels (gold, then the teacher's). Returns ``(texts, targets)`` for :func:`train_classifier`.
+    """
+    texts = list(train_texts) + pseudo["text"].tolist()
+    if not soft:
+        return texts, list(train_labels) + pseudo["label"].tolist()
+    probs = np.asarray(probs, dtype=np.float32)
+    return texts, np.vstack([soft_targets(train_labels, labels), probs[pseudo["source_row"].to_numpy()]])
+
+
+class TargetCollator:
+    """Pads the token inputs of a batch (dynamic padding) and stacks its ``labels`` (class ids or
+    probability rows) and ``weights`` as tensors."""
+
+    def __init__(self, tokenizer):
+        from transformers import DataCollatorWithPadding
+
+        self.pad = DataCollatorWithPadding(tokenizer)
+
+    def __call__(self, items: list[dict]) -> dict:
+        extra = {key: torch.tensor(np.array([item[key] for item in items]))
+                 for key in ("labels", "weights") if key in items[0]}
+        batch = self.pad([{k: v for k, v in item.items() if k not in extra} for item in items])
+        batch.update(extra)
+        return batch
 
 
 def train_classifier(
     model,
     tokenizer,
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels,
     config: TrainConfig,
     output_dir: str | Path | None = None,
+    weights: Sequence[float] | None = None,
 ) -> list[dict]:
     """Fine-tune ``model`` in place with the transformers ``Trainer``; returns the log history.
 
@@ -235,23 +500,90 @@ def train_classifier(
         model: From :func:`build_student`.
         tokenizer: Its tokenizer.
         texts: Training texts.
-        labels: Their labels (strings in ``model.config.label2id``).
+        labels: Their labels (strings in ``model.config.label2id``), or an array of shape
+            (texts, labels) of target probabilities (soft labels: the teacher's distribution, one-hot
+            rows for gold labels; :class:`MeanPoolingClassifier` only).
         config: Hyper-parameters.
         output_dir: Trainer scratch folder (a temporary folder by default).
+        weights: Optional weight of each text's loss.
     """
-    from transformers import DataCollatorWithPadding
-
-    if len(texts) != len(labels) or not len(texts):
-        raise ValueError(f"need as many labels as texts (got {len(texts)} and {len(labels)})")
     label2id = model.config.label2id
-    unknown = sorted(set(labels) - set(label2id))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
+    if isinstance(labels, np.ndarray) and labels.ndim == 2:
+        if labels.shape != (len(texts), len(label2id)) or not len(texts):
+            raise ValueError(f"soft labels have shape {labels.shape}, expected ({len(texts)}, {len(label2id)})")
+        targets = labels.astype(np.float32).tolist()
+    else:
+        labels = list(labels)
+        if len(texts) != len(labels) or not len(texts):
+            raise ValueError(f"need as many labels as texts (got {len(texts)} and {len(labels)})")
+        unknown = sorted(set(labels) - set(label2id))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among the model's labels {list(label2id)}")
+        targets = [label2id[label] for label in labels]
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
-    dataset = FeatureDataset({**enc, "labels": [label2id[label] for label in labels]},
-                             (*MODEL_INPUTS, "labels"))
-    return run_trainer(model, tokenizer, dataset, config, DataCollatorWithPadding(tokenizer),
-                       output_dir)
+    features = {**enc, "labels": targets}
+    if weights is not None:
+        if len(weights) != len(texts):
+            raise ValueError(f"need one weight per text (got {len(weights)} for {len(texts)})")
+        features["weights"] = [float(w) for w in weights]
+    dataset = FeatureDataset(features, (*MODEL_INPUTS, "labels", "weights"))
+    return run_trainer(model, tokenizer, dataset, config, TargetCollator(tokenizer), output_dir)
+
+
+def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig) -> list[dict]:
+    """A few training batches of ``texts``, as training builds them, for :func:`measure_step_seconds`."""
+    enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    if config.group_by_length:
+        picks = representative_lengths(lengths, config.batch_size)
+    else:  # random batches are padded to their longest text
+        rng = np.random.default_rng(config.seed)
+        picks = [rng.choice(len(texts), min(config.batch_size, len(texts)), replace=False) for _ in range(3)]
+    n = model.config.num_labels
+    collate = TargetCollator(tokenizer)
+    keys = [k for k in MODEL_INPUTS if k in enc]
+    return [collate([{**{k: enc[k][i] for k in keys}, "labels": [1.0 / n] * n} for i in pick]) for pick in picks]
+
+
+def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts: Sequence[str],
+                  config: TrainConfig, budget_minutes: float | None, spent_seconds: float,
+                  reserved_seconds: float, compare_labelled: bool = True) -> TrainingPlan:
+    """Measure a training step on the folder's own texts and plan the students' runs to fit the budget.
+
+    The distilled student (the one exported) comes first and is only cut if it alone does not fit;
+    the labelled-only student (a comparison) gets what is left, or is skipped when that is under
+    30% of its steps. ``model`` is timed as it will train (frozen layers and all); its weights do
+    not change.
+
+    Args:
+        model: A student from :func:`build_student` (after :func:`freeze_lower_layers`).
+        tokenizer: Its tokenizer.
+        labelled_texts: The labelled-only run's texts.
+        distil_texts: The distilled run's texts.
+        config: The runs' settings: their wanted steps are :func:`planned_steps` of it.
+        budget_minutes: The whole notebook's budget; None or <= 0: no budget.
+        spent_seconds: Already spent (``record.elapsed()``).
+        reserved_seconds: For the stages after training (:func:`reserve_seconds`).
+        compare_labelled: Whether the labelled-only run is wanted at all.
+    """
+    step = {"student-distilled": measure_step_seconds(model, _timing_batches(model, tokenizer, distil_texts, config))}
+    wanted = {"student-distilled": planned_steps(len(distil_texts), config)}
+    if compare_labelled:
+        step["student-labelled"] = measure_step_seconds(
+            model, _timing_batches(model, tokenizer, labelled_texts, config), warmup=0)
+        wanted["student-labelled"] = planned_steps(len(labelled_texts), config)
+    budget = budget_minutes * 60 if budget_minutes and budget_minutes > 0 else None
+    return plan_runs(wanted, step, budget, spent_seconds, reserved_seconds)
+
+
+def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int) -> float:
+    """Time to keep for what follows training: two students scored on the test set, the export, and
+    ``variants`` ONNX variants converted (~15 s each, measured with MiniLM-L6) and run with PyTorch
+    on the gate and test texts. ``seconds_per_text`` is a forward pass's cost per text, measured on
+    the folder (the teacher's embedding stage); ONNX Runtime is faster than that, so this errs long."""
+    evaluation = 2 * test_texts * seconds_per_text
+    gate = (variants + 1) * (gate_texts + test_texts) * seconds_per_text if variants else 0.0
+    return round(10.0 + evaluation + gate + 15.0 * variants, 1)
 
 
 @torch.inference_mode()
@@ -359,7 +691,7 @@ class TextClassifier:
         ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.core.onnx`).
         """
 
-        model, tokenizer, folder = load_export(path, unpack_to=unpack_to, backend=backend)
+        model, tokenizer, folder = load_export(path, StudentClassifier, unpack_to=unpack_to, backend=backend)
         info = require_family(folder, FAMILY, "classification-training.ipynb")
         settings = {"max_length": int(info["max_length"])} if "max_length" in info else {}
         return cls(model, tokenizer, **{**settings, **kwargs})
@@ -491,7 +823,7 @@ def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[s
         return points(result.scores, ("accuracy", "macro_f1"), 100), result.predictions["predicted"].tolist()
 
     def model_and_tokenizer():
-        model, tokenizer, _ = load_export(folder)
+        model, tokenizer, _ = load_export(folder, StudentClassifier)
         return model, tokenizer, max_length
 
     return VariantAdapter(CLASSIFIER, Path(folder), load, score, lambda c, i: c.predict_proba([texts[i]]),

@@ -256,3 +256,169 @@ def test_evaluate_classifier_scores_in_model_label_order(tiny_model_dir):
     assert result.details["labels"] == ["b", "a"] and result.predictions["predicted"].tolist() == pred
     assert list(result.groups) == ["b", "a"]
     assert result.scores["accuracy"] == pytest.approx(np.mean(np.array(pred) == ["a", "a", "b"]))
+
+
+# ---------------------------------------------------------------------------------------
+# The student starts from the teacher (issue 19)
+# ---------------------------------------------------------------------------------------
+
+STARTS = [("card was declined at the shop", "card"), ("my card got refused again", "card"),
+          ("the card does not work abroad", "card"), ("where is my new card", "card"),
+          ("send money to my sister", "transfer"), ("a transfer has not arrived", "transfer"),
+          ("how long does a bank transfer take", "transfer"), ("cancel the transfer I made", "transfer"),
+          ("what is the fee for cash", "fees"), ("why was I charged a fee", "fees"),
+          ("fees on my statement", "fees"), ("the charge for withdrawing cash", "fees")]
+NEW_TEXTS = ["declined card", "transfer pending for days", "extra fee on cash", "hello there", "x"]
+
+
+def _fitted(model_dir, labels=("card", "transfer", "fees"), rows=STARTS, max_length=64):
+    teacher = FewShotTeacher(SentenceEncoder(str(model_dir), max_length=max_length), list(labels), seed=0)
+    texts, gold = zip(*[r for r in rows if r[1] in labels], strict=True)
+    return teacher.fit(list(texts), list(gold), {"card": "payment cards"}), list(texts), list(gold)
+
+
+@pytest.mark.parametrize("labels", [("card", "transfer", "fees"), ("card", "transfer")])
+def test_the_untrained_student_predicts_what_the_teacher_predicts(tiny_model_dir, labels):
+    from helpers.classification import start_from_teacher
+
+    teacher, texts, gold = _fitted(tiny_model_dir, labels)
+    model, tok = build_student(str(tiny_model_dir), list(labels), seed=5)
+    before = predict_proba(model, tok, NEW_TEXTS, max_length=64)
+    used = start_from_teacher(model, tok, teacher, str(tiny_model_dir), texts, gold, max_length=64)
+    assert used is teacher  # same encoder, same length: the head is copied, nothing refitted
+    after = predict_proba(model, tok, NEW_TEXTS, max_length=64)
+    # The binary case too: sklearn's one row of weights becomes two logits with the same softmax.
+    assert np.allclose(after, teacher.predict_proba(NEW_TEXTS), atol=1e-5)
+    assert not np.allclose(before, after, atol=1e-3)
+
+
+def test_a_student_on_another_encoder_gets_the_teachers_recipe_fitted_on_its_own_features(tiny_model_dir):
+    from helpers.classification import ModelEncoder, start_from_teacher
+
+    teacher, texts, gold = _fitted(tiny_model_dir, max_length=64)
+    model, tok = build_student(str(tiny_model_dir), teacher.labels, seed=5)
+    # Another name (as for MODEL != TEACHER_MODEL), so the teacher's head cannot be assumed to fit.
+    used = start_from_teacher(model, tok, teacher, "some/other-model", texts, gold, {"card": "payment cards"}, 64)
+    assert used is not teacher and isinstance(used.encoder, ModelEncoder) and used.c_ is not None
+    assert np.allclose(predict_proba(model, tok, NEW_TEXTS, max_length=64), used.predict_proba(NEW_TEXTS), atol=1e-5)
+
+
+def test_a_teacher_head_that_does_not_fit_the_student_is_refused(tiny_model_dir):
+    from helpers.classification import init_head_from_teacher
+
+    teacher, _, _ = _fitted(tiny_model_dir)
+    model, _ = build_student(str(tiny_model_dir), ["fees", "card", "transfer"])  # another label order
+    with pytest.raises(ValueError, match="does not fit the student"):
+        init_head_from_teacher(model, teacher)
+    with pytest.raises(RuntimeError, match="fit the teacher"):
+        init_head_from_teacher(model, FewShotTeacher(teacher.encoder, teacher.labels))
+
+
+def test_soft_targets_train_and_one_hot_rows_equal_class_ids(tiny_model_dir):
+    import torch
+
+    from helpers.classification import soft_targets
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=0)
+    enc = tok(["one text", "another one"], padding=True, return_tensors="pt")
+    ids = torch.tensor([2, 0])
+    one_hot = torch.tensor(soft_targets(["c", "a"], ["a", "b", "c"]))
+    assert one_hot.tolist() == [[0, 0, 1], [1, 0, 0]]
+    with torch.no_grad():
+        hard = model(**enc, labels=ids).loss
+        soft = model(**enc, labels=one_hot).loss
+        weighted = model(**enc, labels=ids, weights=torch.tensor([1.0, 0.0])).loss
+        first = model(**{k: v[:1] for k, v in enc.items()}, labels=ids[:1]).loss
+    assert soft.item() == pytest.approx(hard.item(), abs=1e-6)
+    assert weighted.item() == pytest.approx(first.item(), abs=1e-5)  # weight 0 drops the second text
+    with pytest.raises(ValueError, match="unknown|not among"):
+        soft_targets(["z"], ["a"])
+
+
+def test_training_on_soft_targets_moves_the_student_towards_them(tiny_model_dir):
+    texts = [f"text number {i}" for i in range(8)]
+    targets = np.tile(np.array([[0.7, 0.2, 0.1]], dtype=np.float32), (8, 1))
+    model, tok = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=0)
+    history = train_classifier(model, tok, texts, targets, TrainConfig(epochs=1, min_steps=40, learning_rate=1e-2,
+                                                                     batch_size=4, max_length=16))
+    assert len([r for r in history if "loss" in r]) == 40
+    mean = predict_proba(model, tok, texts, max_length=16).mean(0)
+    # Soft targets are learnt as distributions, not as their argmax (which would drive "a" to 1).
+    assert mean == pytest.approx([0.7, 0.2, 0.1], abs=0.08)
+    with pytest.raises(ValueError, match="soft labels have shape"):
+        train_classifier(model, tok, texts, targets[:, :2], TrainConfig(max_steps=1))
+    with pytest.raises(ValueError, match="one weight per text"):
+        train_classifier(model, tok, texts, targets, TrainConfig(max_steps=1), weights=[1.0])
+
+
+def test_frozen_layers_do_not_change_in_training(tiny_model_dir):
+    from helpers.classification import freeze_lower_layers
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    total = sum(p.numel() for p in model.parameters())
+    embeddings = sum(p.numel() for p in model.encoder.embeddings.parameters())
+    layer = sum(p.numel() for p in model.encoder.encoder.layer[0].parameters())
+    assert freeze_lower_layers(model, -1) == total
+    assert freeze_lower_layers(model, 1) == total - embeddings - layer
+    frozen = model.encoder.encoder.layer[0].output.dense.weight.detach().clone()
+    free = model.encoder.encoder.layer[1].output.dense.weight.detach().clone()
+    train_classifier(model, tok, ["a text", "b text", "other"], ["a", "b", "a"],
+                     TrainConfig(epochs=1, min_steps=5, learning_rate=1e-2, batch_size=2, max_length=16))
+    assert np.array_equal(model.encoder.encoder.layer[0].output.dense.weight.detach(), frozen)
+    assert not np.array_equal(model.encoder.encoder.layer[1].output.dense.weight.detach(), free)
+
+
+def test_mean_pooling_student_saves_reloads_and_old_exports_still_load(tiny_model_dir, tmp_path):
+    import json
+
+    from transformers import AutoModelForSequenceClassification
+
+    from helpers.classification import MeanPoolingClassifier, StudentClassifier
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    model.save_pretrained(tmp_path / "new")
+    config = json.loads((tmp_path / "new" / "config.json").read_text())
+    assert config["classifier_pooling"] == "mean" and config["architectures"] == ["MeanPoolingClassifier"]
+    again = StudentClassifier.from_pretrained(tmp_path / "new")
+    assert isinstance(again, MeanPoolingClassifier)
+    assert np.allclose(predict_proba(model, tok, NEW_TEXTS), predict_proba(again, tok, NEW_TEXTS), atol=1e-6)
+    # An export written before the student had the teacher's head: a plain sequence classifier.
+    old = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    old.save_pretrained(tmp_path / "old")
+    assert type(StudentClassifier.from_pretrained(tmp_path / "old")).__name__ == "BertForSequenceClassification"
+
+
+def test_pseudo_label_quality_is_read_from_the_cross_fitted_labels():
+    from helpers.classification import pseudo_label_quality
+
+    teacher = FewShotTeacher(None, ["x", "y"])
+    teacher.cross_fitted_ = pd.DataFrame({"label": ["x", "x", "y", "y", "y"],
+                                          "predicted": ["x", "y", "y", "y", "x"],
+                                          "confidence": [0.9, 0.55, 0.8, 0.7, 0.6]})
+    pseudo = pd.DataFrame({"text": ["t1", "t2"], "label": ["x", "y"], "confidence": [0.95, 0.65]})
+    q = pseudo_label_quality(teacher, pseudo)
+    # 3 of 5 right overall; of the 3 at or above the kept bar (0.65), 3 are right (0.9, 0.8, 0.7).
+    assert q["accuracy"] == pytest.approx(0.6) and q["kept_accuracy"] == pytest.approx(1.0)
+    assert q["labelled_above_bar"] == 3 and q["confidence_bar"] == 0.65
+    teacher.cross_fitted_ = None
+    assert pseudo_label_quality(teacher, pseudo)["accuracy"] is None
+
+
+def test_the_teacher_keeps_cross_fitted_labels_of_every_labelled_text():
+    table = {f"t{i}": v for i, v in enumerate([[1, 0], [0.9, 0.1], [0.8, 0.3], [0.2, 1], [0.1, 0.9], [0.5, 0.45]])}
+    teacher = FewShotTeacher(FakeEncoder(table), ["x", "y"], seed=0)
+    teacher.fit(list(table), ["x", "x", "x", "y", "y", "y"])
+    cf = teacher.cross_fitted_
+    assert cf["label"].tolist() == ["x", "x", "x", "y", "y", "y"] and len(cf) == 6
+    assert cf["predicted"].isin(["x", "y"]).all() and ((cf["confidence"] >= 0.5) & (cf["confidence"] <= 1)).all()
+
+
+def test_distillation_set_puts_the_teachers_rows_after_the_labelled_texts():
+    from helpers.classification import distillation_set
+
+    probs = np.array([[0.6, 0.4], [0.1, 0.9], [0.5, 0.5]], dtype=np.float32)
+    pseudo = pd.DataFrame({"text": ["u2", "u0"], "label": ["y", "x"], "confidence": [0.9, 0.6], "source_row": [1, 0]})
+    texts, targets = distillation_set(["g"], ["y"], pseudo, probs, ["x", "y"], soft=True)
+    assert texts == ["g", "u2", "u0"]
+    assert np.allclose(targets, [[0, 1], [0.1, 0.9], [0.6, 0.4]])
+    assert distillation_set(["g"], ["y"], pseudo, probs, ["x", "y"], soft=False) == (["g", "u2", "u0"], ["y", "y", "x"])
