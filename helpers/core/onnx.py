@@ -61,7 +61,7 @@ from helpers.core.graphs import (
     variant_file,
     weights_fingerprint,
 )
-from helpers.core.training import length_sorted_batches
+from helpers.core.prediction import length_sorted_batches
 
 __all__ = [
     "BackendError", "ExportError",
