@@ -134,6 +134,8 @@ class ServingClassifier:
     longest text, so the probabilities are those of ``TextClassifier.from_export(..., backend=...)``.
     """
 
+    KIND = "classifier"
+
     def __init__(self, folder: str | Path, backend: str = ONNX, batch_size: int = 32,
                  threads: int | None = None, max_length: int | None = None):
         self.folder = Path(folder)
@@ -231,6 +233,7 @@ class ServingQuestionAnswerer:
     """
 
     KIND = "extractive"
+    """As ``QuestionAnswerer.KIND``: it answers with spans of the context."""
 
     def __init__(self, folder: str | Path, backend: str = ONNX, threads: int | None = None, **overrides):
         self.folder = Path(folder)
