@@ -117,7 +117,7 @@ class _Graph:
             raise ValueError(f"Unknown backend {backend!r} for serving without torch. Fix: use one of "
                              f"{', '.join(VARIANTS)} (the pytorch backend needs torch).")
         self.path = variant_file(folder, backend, _OTHERWISE)
-        self.session = open_session(self.path, threads)
+        self.session = open_session(self.path, threads, memory_pattern=False)  # flat memory over a CSV
         self.meta = check_variant(self.path, folder, kind, session_metadata(self.session), _OTHERWISE)
         self.names = [i.name for i in self.session.get_inputs()]
         self.backend = backend

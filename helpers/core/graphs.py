@@ -105,11 +105,17 @@ def variant_file(folder: str | Path, backend: str, otherwise: str = OR_PYTORCH) 
     return path
 
 
-def open_session(path: str | Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with all graph optimisations (``threads``: intra-op threads)."""
+def open_session(path: str | Path, threads: int | None = None, memory_pattern: bool = True):
+    """An ONNX Runtime CPU session with all graph optimisations (``threads``: intra-op threads).
+
+    ``memory_pattern=False`` turns off ONNX Runtime's per-shape memory plans: with inputs of ever new
+    shapes (texts of any length, in batches of any size) they only pile up (measured: the peak of a
+    classifier scoring a CSV went from 208 to 305 MB over 6,000 texts), at no measurable speed cost.
+    """
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_mem_pattern = memory_pattern
     options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = int(threads)
