@@ -20,6 +20,11 @@ The families, one module each, named as their notebooks are
     subpackage split by concern (lexicon, answer candidates, cloze-to-question rewriting,
     generation).
 
+``serving``
+    Classification and extractive QA exports served with onnxruntime, tokenizers and numpy only:
+    no torch, no transformers (an import-linter contract checks its whole import graph). It shares
+    the families' prediction code through ``helpers.core.prediction``, ``graphs`` and ``folders``.
+
 ``python scripts/import_graph.py`` prints the import graph's levels and cycles.
 """
 

@@ -28,15 +28,9 @@ from helpers.core.export import ExportPaths, export_model, load_export, require_
 from helpers.core.metrics import classification_metrics, label_agreement
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import CLASSIFIER, VARIANTS
+from helpers.core.prediction import length_sorted_batches, softmax
 from helpers.core.streaming import StreamedCsv
-from helpers.core.training import (
-    MODEL_INPUTS,
-    FeatureDataset,
-    TrainConfig,
-    length_sorted_batches,
-    planned_steps,
-    run_trainer,
-)
+from helpers.core.training import MODEL_INPUTS, FeatureDataset, TrainConfig, planned_steps, run_trainer
 from helpers.core.variants import (
     DEFAULT_MAX_DROP,
     VariantAdapter,
@@ -601,16 +595,6 @@ def predict_proba(
         ).to(model.device)
         out[idx] = softmax(model(**enc).logits.float().cpu().numpy())
     return out
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in NumPy.
-
-    Done outside torch on purpose: a torch op here starts torch's thread pool, whose idle threads
-    keep spinning and take the CPU from ONNX Runtime's (measured: 340 instead of 470 texts/s).
-    """
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def evaluate_predictions(texts: Sequence[str], gold: Sequence[str], predicted: Sequence[str],

@@ -14,6 +14,10 @@ The contract (the README's "How extractive question answering works"), in short:
 - Post-processing is numpy-only: per example, top-n start and end logits over all its
   windows, invalid pairs skipped (a span never crosses a blank line), de-duplicated by character
   span, softmax over the kept candidates; an example with no valid candidate gets ``""``.
+- The windows for prediction, the span decoding and the answer decision (yes/no prior) live in
+  :mod:`helpers.core.prediction`, which needs neither torch nor transformers: the torch-free
+  :mod:`helpers.serving` runs the same code, so the two give the same answers. They are imported
+  here under the same names.
 
 Every function takes its settings as explicit arguments, so it can be tested and reused.
 """
@@ -22,10 +26,8 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,21 @@ from helpers.core.export import ExportPaths, export_model, load_export, require_
 from helpers.core.metrics import answer_agreement, squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
 from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
+from helpers.core.prediction import (
+    MODEL_INPUTS,
+    PARAGRAPH_BREAK,
+    QAInputError,
+    WindowStats,
+    answer_windows,
+    decide_answer,
+    eval_features,
+    postprocess_predictions,
+    tokenize_windows,
+)
 from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import OTHER_ANSWERS, Task, gold_answers
 from helpers.core.text import YES_NO, is_yes_no_question
-from helpers.core.training import MODEL_INPUTS, FeatureDataset, run_trainer
+from helpers.core.training import FeatureDataset, run_trainer
 from helpers.core.variants import (
     DEFAULT_MAX_DROP,
     VariantAdapter,
@@ -52,9 +65,9 @@ __all__ = [
     "FAMILY", "SETTINGS_KEY", "SETTINGS", "PARAGRAPH_BREAK", "QAInputError", "locate_answer",
     "locate_answers", "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
     "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers", "decide_answer",
-    "QuestionAnswerer", "auto_class", "answer_status_table", "window_report", "evaluate_answers",
-    "evaluate_model", "frame_from_squad_records", "load_hub_task", "export_question_answering",
-    "variant_adapter", "export_qa_variants"
+    "is_yes_no_question", "QuestionAnswerer", "auto_class", "answer_status_table", "window_report",
+    "evaluate_answers", "evaluate_model", "frame_from_squad_records", "load_hub_task",
+    "export_question_answering", "variant_adapter", "export_qa_variants"
 ]
 
 FAMILY = "question-answering"
@@ -62,22 +75,6 @@ FAMILY = "question-answering"
 SETTINGS_KEY = "qa_settings"
 """Key of ``export-info.json`` holding the window and answer settings of :class:`QuestionAnswerer`."""
 SETTINGS = ("max_length", "stride", "n_best", "max_answer_length", "max_question_length")
-
-
-PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-"""A blank line: no answer span crosses one (see :func:`postprocess_predictions`)."""
-
-
-def _past_marks(context: str, end: int) -> int:
-    """``end`` moved past the combining marks and format characters right after it, which a
-    tokenizer may cover with no token (the accent of a decomposed "é"): a span keeps its accents."""
-    while end < len(context) and unicodedata.category(context[end]) in ("Mn", "Me", "Cf"):
-        end += 1
-    return end
-
-
-class QAInputError(ValueError):
-    """Settings or inputs that cannot make windows; the message says which and how to fix it."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,37 +140,6 @@ def locate_answers(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class WindowStats:
-    """What :func:`prepare_train_features` / :func:`prepare_eval_features` did."""
-
-    examples: int = 0
-    windows: int = 0
-    windows_per_example: list[int] = field(default_factory=list)
-    questions_truncated: int = 0
-    labelled_windows: int = 0
-    answers_without_position: int = 0
-    answers_across_paragraphs: int = 0
-    answers_longer_than_window: int = 0
-    skipped: dict[int, str] = field(default_factory=dict)
-    """Input rows that could not be made into windows (by position in the inputs), and why."""
-
-    def as_dict(self) -> dict:
-        counts = np.asarray(self.windows_per_example or [0])
-        return {
-            "examples": self.examples,
-            "windows": self.windows,
-            "max_windows_per_example": int(counts.max()),
-            "examples_with_several_windows": int((counts > 1).sum()),
-            "questions_truncated": self.questions_truncated,
-            "labelled_windows": self.labelled_windows,
-            "answers_without_position": self.answers_without_position,
-            "answers_across_paragraphs": self.answers_across_paragraphs,
-            "answers_longer_than_window": self.answers_longer_than_window,
-            "rows_skipped": len(self.skipped),
-        }
-
-
 def _require_fast(tokenizer) -> None:
     if not getattr(tokenizer, "is_fast", False):
         raise QAInputError(
@@ -191,104 +157,21 @@ def no_answer_index(tokenizer, input_ids: Sequence[int]) -> int:
     return 0
 
 
-def _cut_question(tokenizer, question: str, ids: list, offsets: list, max_question_length: int):
-    """``question`` cut to at most ``max_question_length`` tokens: ``(text, tokens)``.
-
-    The cut falls at the end of a token; a word-piece tokenizer can split the shorter text
-    differently, so the cut is re-counted and moved back a token until it fits.
-    """
-    if len(ids) <= max_question_length:
-        return question, len(ids)
-    for k in range(max_question_length, 0, -1):
-        text = question[: offsets[k - 1][1]]
-        n = len(tokenizer(text, add_special_tokens=False)["input_ids"])
-        if n <= max_question_length:
-            return text, n
-    return "", 0
-
-
-def _row_problem(question, context) -> str | None:
-    if not isinstance(context, str) or not context.strip():
-        return "no context. Fix: every question needs its passage"
-    if not isinstance(question, str) or not question.strip():
-        return "an empty question. Fix: write the question, or delete the row"
-    return None
-
-
-def _check_settings(tokenizer, max_length: int, stride: int, max_question_length: int) -> int:
-    """Settings under which no question could ever fit are refused; returns the special tokens."""
-    special = tokenizer.num_special_tokens_to_add(pair=True)
-    if max_question_length < 1:
-        raise QAInputError(f"MAX_QUESTION_LENGTH must be at least 1, got {max_question_length}")
-    if stride < 0 or stride >= max_length - special - 1:
-        raise QAInputError(
-            f"DOC_STRIDE={stride} must be between 0 and the room for context beside a one-token "
-            f"question, {max_length - special - 1} tokens (MAX_LENGTH={max_length} minus {special} special "
-            "tokens and the question). Fix: lower DOC_STRIDE (a quarter of MAX_LENGTH is usual) or raise "
-            "MAX_LENGTH."
-        )
-    return special
-
-
-def _cap_questions(tokenizer, questions: Sequence[str], contexts: Sequence[str], max_length: int,
-                   stride: int, max_question_length: int):
-    """Cut questions to ``max_question_length`` tokens, then check each row has room for context.
-
-    Returns:
-        ``(kept, capped, cut, rooms, skipped)``: positions of the rows that make windows, their
-        (cut) questions and room for context in tokens, how many questions were cut, and the skipped rows
-        ``{position: reason}``.
-    """
-    special = _check_settings(tokenizer, max_length, stride, max_question_length)
-    skipped: dict[int, str] = {}
-    for i, (q, c) in enumerate(zip(questions, contexts, strict=True)):
-        problem = _row_problem(q, c)
-        if problem:
-            skipped[i] = f"it has {problem}."
-    candidates = [i for i in range(len(questions)) if i not in skipped]
-    enc = tokenizer([questions[i] for i in candidates], add_special_tokens=False,
-                    return_offsets_mapping=True) if candidates else {"input_ids": [], "offset_mapping": []}
-    kept, capped, cut, rooms = [], [], 0, []
-    for i, ids, offsets in zip(candidates, enc["input_ids"], enc["offset_mapping"], strict=True):
-        q, n = _cut_question(tokenizer, questions[i], ids, offsets, max_question_length)
-        room = max_length - n - special
-        if n == 0 or stride >= room:
-            skipped[i] = (
-                f"DOC_STRIDE={stride} must be smaller than the room for context in a "
-                f"window, which is {room} tokens for this question (MAX_LENGTH={max_length} minus {n} "
-                f"question tokens, cut from {len(ids)}, and {special} special tokens). Fix: lower "
-                "DOC_STRIDE or MAX_QUESTION_LENGTH, or raise MAX_LENGTH."
-            )
-            continue
-        cut += n < len(ids)
-        kept.append(i)
-        capped.append(q)
-        rooms.append(room)
-    return kept, capped, cut, rooms, dict(sorted(skipped.items()))
-
-
-def _check_inputs(questions, contexts) -> None:
-    if len(questions) != len(contexts):
-        raise QAInputError(f"{len(questions)} questions but {len(contexts)} contexts")
-
-
-def _tokenize_windows(tokenizer, questions, contexts, max_length, stride, max_question_length):
-    """Windows of the rows that fit: ``(enc, kept, cut, rooms, skipped)``; ``enc``'s
-    ``overflow_to_sample_mapping`` points into ``kept``."""
+def _backend(tokenizer) -> tuple:
+    """``(backend tokenizer, model input names)`` of a transformers tokenizer, for the window functions
+    of :mod:`helpers.core.prediction`, after checking that it is fast (it maps tokens to character
+    offsets) and pads on the right."""
     _require_fast(tokenizer)
-    _check_inputs(questions, contexts)
     if tokenizer.padding_side != "right":
         # Question first, context second: the window arithmetic assumes right padding.
         raise QAInputError("the tokenizer pads on the left; set tokenizer.padding_side = 'right'")
-    kept, capped, cut, rooms, skipped = _cap_questions(
-        tokenizer, questions, contexts, max_length, stride, max_question_length)
-    if not kept:
-        return None, kept, cut, rooms, skipped
-    enc = tokenizer(
-        capped, [contexts[i] for i in kept], truncation="only_second", max_length=max_length,
-        stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
-    )
-    return enc, kept, cut, rooms, skipped
+    return tokenizer.backend_tokenizer, tokenizer.model_input_names
+
+
+def _windows(tokenizer, questions, contexts, max_length, stride, max_question_length):
+    """:func:`helpers.core.prediction.tokenize_windows` with a transformers tokenizer."""
+    return tokenize_windows(*_backend(tokenizer), questions, contexts, max_length, stride,
+                            max_question_length)
 
 
 def _context_range(sequence_ids: Sequence[int | None]) -> tuple[int, int]:
@@ -343,7 +226,7 @@ def prepare_train_features(
     features: dict[str, list] = {"start_positions": [], "end_positions": [], "example_index": []}
     if not keep:
         return features, stats
-    enc, kept, stats.questions_truncated, rooms, skipped = _tokenize_windows(
+    enc, kept, stats.questions_truncated, rooms, skipped = _windows(
         tokenizer, [questions[i] for i in keep], [contexts[i] for i in keep], max_length, stride,
         max_question_length,
     )
@@ -433,108 +316,7 @@ def prepare_eval_features(
         ``(features, stats)``; ``features`` has the model inputs, ``offset_mapping`` and
         ``example_index``, one entry per window.
     """
-    enc, kept, cut, _, skipped = _tokenize_windows(tokenizer, questions, contexts, max_length, stride,
-                                                   max_question_length)
-    features: dict[str, list] = {"input_ids": [], "attention_mask": [], "example_index": [],
-                                 "offset_mapping": []}
-    if enc is not None:
-        features |= {k: list(enc[k]) for k in MODEL_INPUTS if k in enc}
-        features["example_index"] = [kept[local] for local in enc["overflow_to_sample_mapping"]]
-        features["offset_mapping"] = [
-            [tuple(o) if s == 1 else None
-             for o, s in zip(enc["offset_mapping"][w], enc.sequence_ids(w), strict=True)]
-            for w in range(len(enc["input_ids"]))
-        ]
-    counts = Counter(features["example_index"])
-    stats = WindowStats(
-        examples=len(questions), windows=len(features["example_index"]),
-        windows_per_example=[counts[i] for i in range(len(questions)) if i not in skipped],
-        questions_truncated=cut, skipped=skipped,
-    )
-    return features, stats
-
-
-# ---------------------------------------------------------------------------------------
-# Post-processing
-# ---------------------------------------------------------------------------------------
-
-
-def postprocess_predictions(
-    start_logits: Sequence[np.ndarray],
-    end_logits: Sequence[np.ndarray],
-    example_index: Sequence[int],
-    offset_mapping: Sequence[Sequence[tuple[int, int] | None]],
-    contexts: Sequence[str],
-    n_best: int = 20,
-    max_answer_length: int = 30,
-    top_k: int = 1,
-) -> list[dict]:
-    """Turn per-window start/end logits into answers, numpy only.
-
-    For each example: gather its windows; in each, take the ``n_best`` highest start and end
-    logits; skip pairs outside the context, reversed, longer than ``max_answer_length``
-    tokens, with empty text, or across a paragraph break (a blank line: an answer never spans two
-    paragraphs, nor two passages that open-book QA reads joined by one); score = start + end logit;
-    de-duplicate by character span
-    (the best score wins); softmax over the kept candidates gives probabilities. Ties are
-    broken by window, then start, then end position, so results are deterministic.
-
-    Args:
-        start_logits, end_logits: One 1-D array per window (padding positions may be
-            included; they carry no offsets and are skipped).
-        example_index: The example of each window.
-        offset_mapping: Per window, ``(start, end)`` for context tokens and ``None`` elsewhere
-            (as made by :func:`prepare_eval_features`).
-        contexts: The contexts, by example index.
-        n_best: Start and end positions considered per window.
-        max_answer_length: Longest answer, in tokens.
-        top_k: Answers returned per example.
-
-    Returns:
-        One dict per example: ``answer`` (``""`` if none is valid), ``score``,
-        ``probability``, ``start``, ``end`` (character offsets, -1 if none) and
-        ``candidates``, the ``top_k`` best as dicts with the same keys.
-    """
-    if max_answer_length < 1:
-        raise QAInputError(f"max_answer_length must be at least 1, got {max_answer_length}")
-    per_example: dict[int, list[tuple]] = {i: [] for i in range(len(contexts))}
-    for w, ex in enumerate(example_index):
-        starts, ends = np.asarray(start_logits[w], dtype=np.float64), np.asarray(end_logits[w],
-                                                                                dtype=np.float64)
-        offsets = offset_mapping[w]
-        n = min(len(offsets), len(starts), len(ends))
-        # Stable sort on the negated logits: equal logits keep position order.
-        best_starts = np.argsort(-starts[:n], kind="stable")[:n_best]
-        best_ends = np.argsort(-ends[:n], kind="stable")[:n_best]
-        for s in best_starts:
-            for e in best_ends:
-                if offsets[s] is None or offsets[e] is None or e < s or e - s + 1 > max_answer_length:
-                    continue
-                c0, c1 = offsets[s][0], _past_marks(contexts[ex], offsets[e][1])
-                text = contexts[ex][c0:c1]
-                if c1 <= c0 or not text.strip() or PARAGRAPH_BREAK.search(text):
-                    continue
-                per_example[ex].append((float(starts[s] + ends[e]), w, int(s), int(e), c0, c1))
-    results = []
-    for ex, cands in per_example.items():
-        best: dict[tuple[int, int], tuple] = {}
-        for cand in sorted(cands, key=lambda c: (-c[0], c[1], c[2], c[3])):
-            best.setdefault((cand[4], cand[5]), cand)
-        ranked = list(best.values())
-        if not ranked:
-            empty = {"answer": "", "score": float("-inf"), "probability": 0.0, "start": -1, "end": -1}
-            results.append({**empty, "candidates": []})
-            continue
-        scores = np.array([c[0] for c in ranked])
-        probs = np.exp(scores - scores.max())
-        probs /= probs.sum()
-        top = [
-            {"answer": contexts[ex][c[4] : c[5]], "score": c[0], "probability": float(p),
-             "start": c[4], "end": c[5]}
-            for c, p in zip(ranked[:top_k], probs[:top_k], strict=True)
-        ]
-        results.append({**top[0], "candidates": top})
-    return results
+    return eval_features(*_backend(tokenizer), questions, contexts, max_length, stride, max_question_length)
 
 
 # ---------------------------------------------------------------------------------------
@@ -634,38 +416,14 @@ def predict_answers(
 
     features, stats = prepare_eval_features(tokenizer, questions, contexts, max_length, stride,
                                             max_question_length)
-    keys = [k for k in MODEL_INPUTS if k in features]
-    starts, ends = [], []
     model.eval()
-    with torch.inference_mode():
-        for b in range(0, len(features["input_ids"]), batch_size):
-            batch = tokenizer.pad({k: features[k][b : b + batch_size] for k in keys},
-                                  return_tensors="pt").to(model.device)
-            out = model(**batch)
-            lengths = batch["attention_mask"].sum(1).tolist()
-            for i, n in enumerate(lengths):
-                starts.append(out.start_logits[i, :n].float().cpu().numpy())
-                ends.append(out.end_logits[i, :n].float().cpu().numpy())
-    results = postprocess_predictions(starts, ends, features["example_index"], features["offset_mapping"],
-                                      [c if isinstance(c, str) else "" for c in contexts], n_best,
-                                      max_answer_length, top_k)
-    for i, r in enumerate(results):
-        r["skipped"] = stats.skipped.get(i)
-    return results
 
+    def run(batch: dict) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            out = model(**tokenizer.pad(batch, return_tensors="pt").to(model.device))
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
-def decide_answer(question: str, result: dict, yes_no_answer: str | None) -> dict:
-    """What is answered to ``question``, from the input alone, in deployment and evaluation alike.
-
-    A skipped row keeps its empty answer (``kind`` ``"skipped"``); a yes/no question
-    (:func:`is_yes_no_question`) gets ``yes_no_answer`` when one is set; anything else keeps its
-    span. The gold answer never enters: evaluation scores exactly what deployment would say.
-    """
-    if result.get("skipped"):
-        return {**result, "kind": "skipped"}
-    if yes_no_answer and is_yes_no_question(question):
-        return {**result, "kind": "yes/no", "answer": yes_no_answer, "start": -1, "end": -1}
-    return {**result, "kind": "span"}
+    return answer_windows(features, stats, contexts, run, batch_size, n_best, max_answer_length, top_k)
 
 
 class QuestionAnswerer:

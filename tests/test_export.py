@@ -262,11 +262,11 @@ UNSAFE_MEMBERS = {
 
 def use_data_filter(monkeypatch, on: bool) -> None:
     """Take the ``filter="data"`` path, or the fallback for Pythons without it (< 3.10.12 / 3.11.4)."""
-    from helpers.core import export
+    from helpers.core import folders
 
     if on and not hasattr(tarfile, "data_filter"):
         pytest.skip("this Python's tarfile has no data filter")
-    monkeypatch.setattr(export, "HAS_DATA_FILTER", on)
+    monkeypatch.setattr(folders, "HAS_DATA_FILTER", on)
 
 
 @pytest.mark.parametrize("data_filter", [True, False], ids=["data filter", "fallback"])
@@ -313,7 +313,7 @@ def test_a_safe_tarball_unpacks_with_or_without_the_data_filter(tmp_path, monkey
 
 
 def test_check_tar_members_names_the_first_unsafe_member(tmp_path):
-    from helpers.core.export import check_tar_members
+    from helpers.core.folders import check_tar_members
 
     safe = tarball_of(tmp_path, {"config.json": "{}", "onnx/model.onnx": "graph"})
     with tarfile.open(safe) as tar:

@@ -108,6 +108,9 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
         assert d["throughput"]["texts_per_second"] > 0 and 0 < d["mean_confidence"] <= 1
         assert d["peak_memory_mb"] > 100
         assert 0.0 <= d["gold"]["accuracy"] <= 1.0
+        # The torch-free path on the same variant (onnx for pytorch) gives the notebook's label.
+        assert d["serving"]["backend"] == ("onnx" if backend == "pytorch" else backend)
+        assert d["serving"]["same_label"] is True
         scored[backend] = pd.read_csv(d["scored_csv"])
         assert scored[backend]["question"].tolist() == [t for t, _ in TINY_TEST]
         assert scored[backend]["predicted_label"].isin(list(TINY_CLASSES)).all()
@@ -223,6 +226,7 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
         )
         d = json.loads((dep / "metrics.json").read_text())
         assert d["backend"] == backend and d["rows_answered"] == len(QA_TEST)
+        assert d["serving"]["same_answer"] is True  # the torch-free path, on the same variant
         answered[backend] = pd.read_csv(d["answered_csv"], dtype=str, keep_default_na=False)
     assert answered["onnx"]["predicted"].tolist() == answered["pytorch"]["predicted"].tolist()
     assert d["settings"]["max_length"] == 64 and d["rows_answered"] == len(QA_TEST)

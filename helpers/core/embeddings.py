@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from helpers.core.models import load_pretrained, load_tokenizer
-from helpers.core.training import length_sorted_batches
+from helpers.core.prediction import length_sorted_batches
 
 
 class SentenceEncoder:

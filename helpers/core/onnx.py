@@ -21,12 +21,15 @@ The model objects here answer the same calls as the PyTorch ones (:class:`OnnxMo
 same output objects, :class:`OnnxSentenceEncoder` the same unit-length embeddings), so every
 prediction helper runs unchanged whatever the backend. Which variants are worth deploying is
 measured by :mod:`helpers.core.variants`.
+
+Finding a variant's file, opening its session and checking it against the weights need neither torch
+nor transformers: they are in :mod:`helpers.core.graphs` (shared with :mod:`helpers.serving`) and
+imported here under the same names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import warnings
@@ -36,87 +39,48 @@ from pathlib import Path
 import numpy as np
 
 from helpers.core.errors import BackendError, ExportError
-from helpers.core.training import length_sorted_batches
+from helpers.core.graphs import (
+    BACKENDS,
+    CLASSIFIER,
+    ENCODER,
+    GRAPH_FILE,
+    INSTALL_HINT,
+    META_PREFIX,
+    ONNX,
+    ONNX_INT8,
+    OUTPUT_NAMES,
+    PYTORCH,
+    QUESTION_ANSWERING,
+    VARIANTS,
+    check_backend,
+    check_variant,
+    graph_metadata,
+    open_session,
+    require_onnxruntime,
+    session_metadata,
+    variant_file,
+    weights_fingerprint,
+)
+from helpers.core.prediction import length_sorted_batches
 
-PYTORCH, ONNX, ONNX_INT8 = "pytorch", "onnx", "onnx-int8"
-BACKENDS = (PYTORCH, ONNX, ONNX_INT8)
-VARIANTS = (ONNX, ONNX_INT8)
-CLASSIFIER, QUESTION_ANSWERING, ENCODER = "classifier", "question-answering", "encoder"
-OUTPUT_NAMES = {
-    CLASSIFIER: ("logits",),
-    QUESTION_ANSWERING: ("start_logits", "end_logits"),
-    ENCODER: ("sentence_embedding",),
-}
-GRAPH_FILE = "model.onnx"
-INSTALL_HINT = "pip install onnxruntime onnx onnxscript"
-_META_PREFIX = "slm_notebooks."
-
-
-def require_onnxruntime():
-    """Import onnxruntime, or raise an ImportError that says how to install it."""
-    try:
-        import onnxruntime
-    except ImportError as err:
-        raise ImportError(
-            f"The ONNX backends need onnxruntime, which is not installed. Fix: `{INSTALL_HINT}` "
-            "(they are in requirements.txt), or use BACKEND='pytorch'."
-        ) from err
-    return onnxruntime
-
-
-def check_backend(backend: str) -> str:
-    """``backend`` if it is one of :data:`BACKENDS`, else a ValueError listing them."""
-    if backend not in BACKENDS:
-        raise ValueError(f"Unknown backend {backend!r}. Fix: use one of {', '.join(BACKENDS)}.")
-    return backend
-
-
-# ---------------------------------------------------------------------------------------
-# Fingerprints and metadata
-# ---------------------------------------------------------------------------------------
-
-
-def weights_fingerprint(weights_dir: str | Path) -> str:
-    """SHA-256 over the ``*.safetensors`` files of a folder (names and bytes, in name order)."""
-    weights_dir = Path(weights_dir)
-    files = sorted(weights_dir.glob("*.safetensors"))
-    if not files:
-        raise ExportError(
-            f"{weights_dir} holds no *.safetensors weights. Fix: point at an export folder written "
-            "by a training notebook (or re-run its export step)."
-        )
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def graph_metadata(path: str | Path) -> dict[str, str]:
-    """The ``slm_notebooks.*`` metadata written into ``model.onnx`` at export (prefix removed)."""
-    ort = require_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    return session_metadata(ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]))
-
-
-def session_metadata(session) -> dict[str, str]:
-    """:func:`graph_metadata` of a graph already opened (no second load of the file)."""
-    meta = session.get_modelmeta().custom_metadata_map
-    return {k[len(_META_PREFIX):]: v for k, v in meta.items() if k.startswith(_META_PREFIX)}
-
+__all__ = [
+    "BackendError", "ExportError",
+    "BACKENDS", "CLASSIFIER", "ENCODER", "GRAPH_FILE", "INSTALL_HINT", "ONNX", "ONNX_INT8", "OUTPUT_NAMES",
+    "PYTORCH", "QUESTION_ANSWERING", "VARIANTS", "check_backend", "check_variant", "graph_metadata",
+    "open_session", "require_onnxruntime", "session_metadata", "variant_file", "weights_fingerprint",
+    "input_names", "export_onnx", "quantize_int8", "OnnxModel", "load_onnx_model", "OnnxSentenceEncoder",
+    "load_onnx_encoder",
+]
 
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:
     import onnx
 
     graph = onnx.load(str(path))
-    kept = [p for p in graph.metadata_props if not p.key.startswith(_META_PREFIX)]
+    kept = [p for p in graph.metadata_props if not p.key.startswith(META_PREFIX)]
     del graph.metadata_props[:]
     graph.metadata_props.extend(kept)
     for key, value in meta.items():
-        graph.metadata_props.add(key=_META_PREFIX + key, value=str(value))
+        graph.metadata_props.add(key=META_PREFIX + key, value=str(value))
     onnx.save(graph, str(path))
 
 
@@ -233,58 +197,6 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
 # ---------------------------------------------------------------------------------------
 # Running a variant
 # ---------------------------------------------------------------------------------------
-
-
-def variant_file(folder: str | Path, backend: str) -> Path:
-    """``folder/<backend>/model.onnx``, or a :class:`BackendError` naming the export step."""
-    check_backend(backend)
-    if backend == PYTORCH:
-        raise ValueError("The pytorch backend has no ONNX file; load it with the family's loader.")
-    path = Path(folder) / backend / GRAPH_FILE
-    if not path.is_file():
-        raise BackendError(
-            f"{Path(folder)} has no {backend} variant ({path} is missing). Fix: run the export step "
-            "that makes it (EXPORT_ONNX=True in the training notebook, or the family's "
-            "export_*_variants on this folder), or use BACKEND='pytorch'."
-        )
-    return path
-
-
-def open_session(path: str | Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with all graph optimisations (``threads``: intra-op threads)."""
-    ort = require_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def check_variant(path: Path, weights_dir: Path, kind: str,
-                  meta: dict[str, str] | None = None) -> dict[str, str]:
-    """The graph's metadata, after checking that it was made from these weights for this kind.
-
-    ``meta``: the graph's metadata if its session is open already (else it is read from ``path``).
-
-    Raises:
-        BackendError: the graph has no export metadata, was made for another kind of model, or
-            from other weights (another model, or an earlier training run).
-    """
-    meta = graph_metadata(path) if meta is None else meta
-    fix = ("Fix: re-export the variants from this folder (EXPORT_ONNX=True in the training notebook, "
-           "or the family's export_*_variants), or use BACKEND='pytorch'.")
-    if "fingerprint" not in meta:
-        raise BackendError(f"{path} was not written by helpers.core.onnx (no source fingerprint in it), so "
-                           f"it cannot be checked against the weights in {weights_dir}. {fix}")
-    if meta.get("kind") != kind:
-        raise BackendError(f"{path} is a {meta.get('kind')} graph, but a {kind} model is being loaded. {fix}")
-    if meta["fingerprint"] != weights_fingerprint(weights_dir):
-        raise BackendError(
-            f"{path} was exported from other weights than those in {weights_dir} (another model, or an "
-            f"earlier training run): its outputs would not match the PyTorch model. {fix}"
-        )
-    return meta
 
 
 class OnnxModel:

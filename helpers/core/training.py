@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
+# Batching for inference moved to helpers.core.prediction (shared with serving); the old names still work.
+from helpers.core.prediction import MODEL_INPUTS as MODEL_INPUTS
+from helpers.core.prediction import length_sorted_batches as length_sorted_batches
 
 
 @dataclass
@@ -94,20 +95,6 @@ class FeatureDataset:
 
     def __getitem__(self, i: int) -> dict:
         return {k: self.features[k][i] for k in self.keys}
-
-
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-
-
-def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.ndarray]:
-    """Index arrays of up to ``batch_size`` texts, shortest first, for inference in batches.
-
-    Texts of similar length share a batch, so padding (and time) stays low. The sort is stable,
-    and callers write each batch's results back at its indices, which restores the input order.
-    """
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
 
 
 def trainer_settings(config: TrainConfig, total_steps: int, output_dir: str | Path | None = None) -> dict:
