@@ -337,7 +337,7 @@ def build_student(model_name: str, labels: Sequence[str], seed: int = 42):
     set_seed(seed)
     tokenizer = load_tokenizer(model_name, require_fast=False)
     model = MeanPoolingClassifier.wrap(load_pretrained(AutoModel, model_name), labels)
-    return model, tokenizer
+    return model.eval(), tokenizer  # in eval mode, as transformers loads models; training sets train mode
 
 
 def init_head_from_teacher(model: MeanPoolingClassifier, teacher: FewShotTeacher) -> None:

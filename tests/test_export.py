@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers.classification import TextClassifier, build_student
+from helpers.classification import StudentClassifier, TextClassifier, build_student
 from helpers.core.export import (
     ExportError,
     export_model,
@@ -62,7 +62,7 @@ def test_reload_gives_the_same_logits(exported, tmp_path, which):
     model, tok, paths = exported
     target = {"model_dir": paths.model_dir, "output_dir": paths.model_dir.parent,
               "tarball": paths.tarball}[which]
-    loaded, loaded_tok, folder = load_export(target, unpack_to=tmp_path / "unpacked")
+    loaded, loaded_tok, folder = load_export(target, StudentClassifier, unpack_to=tmp_path / "unpacked")
     assert loaded.config.id2label == {0: "neg", 1: "pos"}
     enc = tok(["a test sentence", "another"], padding=True, return_tensors="pt")
     with torch.no_grad():
@@ -132,10 +132,12 @@ def test_re_export_replaces_old_files(exported, tiny_model_dir):
 def test_reload_difference_is_zero_for_a_good_export_and_large_for_a_wrong_head(exported):
     model, tok, paths = exported
     texts = ["a test sentence", "another one"]
-    assert reload_difference(model, tok, paths.model_dir, texts) < 1e-5
+    assert reload_difference(model, tok, paths.model_dir, texts, StudentClassifier) < 1e-5
     with torch.no_grad():
-        model.classifier.weight.add_(1.0)  # the in-memory model no longer matches the export
-    assert reload_difference(model, tok, paths.model_dir, texts) > 0.01
+        # the in-memory model no longer matches the export (random: a constant added to every
+        # weight would shift the logits by the pooled vector's sum, ~0 after LayerNorm)
+        model.classifier.weight.add_(torch.randn_like(model.classifier.weight, generator=torch.Generator().manual_seed(0)))
+    assert reload_difference(model, tok, paths.model_dir, texts, StudentClassifier) > 0.01
 
 
 def test_require_family_accepts_its_own_and_unnamed_exports_and_names_the_notebook_otherwise(tmp_path):
