@@ -35,7 +35,14 @@ Report layout (``quality-report.json``, scores in points)::
               "recommended": true | false | null, "verdict"},
      "test": {"note", "examples", "pytorch": {...}, "variant": {...}, "difference": {...},
               "largest_drop", "same_prediction"},
-     "latency_single", "size_mb", "scored_in", "onnxruntime", "created"}
+     "latency_single", "size_mb", "scored_in", "onnxruntime", "created",
+     "calibration": {"inputs", "source", "in_gate_inputs", "test_inputs_left_out", "method", ...}}
+                                        (static int8 only: what it was calibrated on)
+
+The static int8 variant is calibrated on inputs the adapter supplies (the classification family's
+unlabelled texts, never test inputs, preferably not gate inputs). When they overlap the gate inputs
+(a small folder), the report says how many do: the gate is then judged partly on the texts the
+activation scales were fitted to.
 """
 
 from __future__ import annotations
