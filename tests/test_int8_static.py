@@ -11,18 +11,37 @@ import numpy as np
 import pytest
 
 from helpers import classification as clf
-from helpers.classification import TextClassifier
+from helpers.classification import TextClassifier, build_student
 from helpers.core import onnx as O
 from helpers.core import variants as V
 from helpers.core.errors import ExportError
 
-from .test_onnx_variants import (  # noqa: F401 (classifier_variants: the module-wide fixture)
-    CALIBRATION_TEXTS,
-    GATE_TEXTS,
-    TEXTS,
-    classifier_variants,
-    export_classifier,
-)
+LABELS = ["billing", "cards", "transfers"]
+TEXTS = [  # the test texts
+    "hi",
+    "My card was declined at the supermarket this morning.",
+    "Why was I charged twice for one coffee?",
+    "I sent money to my landlord three days ago and it still shows as pending, is something wrong "
+    "with the transfer or with his bank, and how long should I wait before I ask for it back?",
+    "pin",
+    " ".join(["statement"] * 400),  # longer than 256 tokens: truncated
+]
+GATE_TEXTS = [  # unlabelled; the last one is also a test text, so it is left out of the gate
+    "my new card has not arrived yet",
+    "can I get a refund for the fee on my statement?",
+    "transfer to my savings account failed",
+    "what is the exchange rate for a payment abroad",
+    "the cash machine kept my card",
+    "Why was I charged twice for one coffee?",
+]
+# The task's unlabelled texts: the gate texts, two more, and a test text (never used for calibration).
+CALIBRATION_TEXTS = [*GATE_TEXTS, "how do I close my account", "the app shows a pending payment"]
+
+
+def export_classifier(tiny_model_dir, folder, seed=1):
+    model, tok = build_student(str(tiny_model_dir), LABELS, seed=seed)
+    return clf.export_classification(model, tok, folder, "tiny")
+
 
 SENSITIVE = ("LayerNormalization", "Softmax", "ReduceMean", "ReduceSum", "Sqrt", "Div", "Gather", "Tanh")
 
@@ -47,9 +66,12 @@ def head_nodes(graph) -> list:
 
 
 @pytest.fixture(scope="module")
-def static_export(classifier_variants):  # noqa: F811 (the imported fixture)
-    """The module-wide tiny export of test_onnx_variants, made with calibration texts."""
-    paths, labels, table = classifier_variants
+def static_export(tiny_model_dir, tmp_path_factory):
+    """A tiny classifier export with its three variants; the test labels are PyTorch's own predictions."""
+    paths = export_classifier(tiny_model_dir, tmp_path_factory.mktemp("clf"))
+    labels = TextClassifier.from_export(paths.model_dir).predict(TEXTS)["label"].tolist()
+    table = clf.export_classifier_variants(paths.model_dir, TEXTS, labels, gate_texts=GATE_TEXTS,
+                                           calibration_texts=CALIBRATION_TEXTS)
     return paths, labels, table
 
 
@@ -64,7 +86,9 @@ def test_static_variant_is_written_gated_and_loads(static_export):
     assert calibration["inputs"] == 7 and calibration["in_gate_inputs"] == 5
     assert calibration["test_inputs_left_out"] == 1 and calibration["source"] == "unlabelled texts"
     assert calibration["method"] == "minmax" and calibration["weights"] == "int8 symmetric, per channel"
-    assert calibration["quantised_nodes"] == 12  # 2 layers x (q, k, v, attention out, ffn in, ffn out)
+    # 2 layers x (q, k, v, attention out, ffn in); the ffn out products stay fp32 (STATIC_KEEP_FP32)
+    assert calibration["quantised_nodes"] == 10 and calibration["fp32_nodes"]["ffn-output"] == 2
+    assert calibration["keep_fp32"] == ["ffn-output"]
     assert calibration["fp32_nodes"]["head"] == 2  # the pooler and the classifier
     assert calibration["fp32_nodes"]["softmax"] == 2 and calibration["fp32_nodes"]["embeddings"] == 3
     assert "does not depend on the batch" in report["scored_in"]
@@ -94,7 +118,7 @@ def test_sensitive_nodes_stay_fp32_in_the_static_graph(static_export):
     ops = [n.op_type for n in graph.node]
     assert ops.count("QuantizeLinear") > 0
     quantised = [n for n in graph.node if n.op_type in ("MatMul", "Gemm") and fed_by_dequantize(n, producer)]
-    assert len(quantised) == 12
+    assert len(quantised) == 10
     for n in quantised:  # int8 weights, one scale per output column
         dq = next(producer[i] for i in n.input if producer.get(i) is not None
                   and producer[i].op_type == "DequantizeLinear" and producer[i].input[0] in
@@ -105,14 +129,15 @@ def test_sensitive_nodes_stay_fp32_in_the_static_graph(static_export):
     for n in graph.node:
         if n.op_type in SENSITIVE:
             assert not fed_by_dequantize(n, producer), f"{n.op_type} {n.name} is fed int8"
+        if n.op_type == "MatMul" and n.input[0] in producer and producer[n.input[0]].op_type == "Gelu":
+            assert not fed_by_dequantize(n, producer)  # the feed-forward output products
     head = head_nodes(graph)
     assert [n.op_type for n in head] == ["Gemm", "Gemm"]  # classifier, then the pooler
     assert not any(fed_by_dequantize(n, producer) for n in head)
     assert not any(t.data_type == onnx.TensorProto.INT8 for t in graph.initializer if "classifier" in t.name)
     # Products of two activations (attention scores and context) are not quantised either.
-    activation_products = [n for n in graph.node
-                           if n.op_type == "MatMul" and not fed_by_dequantize(n, producer)]
-    assert len(activation_products) == 4
+    float_products = [n for n in graph.node if n.op_type == "MatMul" and not fed_by_dequantize(n, producer)]
+    assert len(float_products) == 4 + 2  # attention scores and context; the feed-forward outputs
 
 
 def test_the_plan_finds_nodes_by_position_not_by_name(static_export):
@@ -195,7 +220,7 @@ def test_mean_pooled_l2_normalised_head_stays_fp32(tiny_model_dir, tmp_path):
         if n.op_type in SENSITIVE:
             assert not fed_by_dequantize(n, producer), f"{n.op_type} {n.name} is fed int8"
     meta = json.loads(O.graph_metadata(target)["calibration"])
-    assert meta["quantised_nodes"] == 12 and meta["fp32_nodes"]["head"] == 1 and meta["inputs"] == 8
+    assert meta["quantised_nodes"] == 10 and meta["fp32_nodes"]["head"] == 1 and meta["inputs"] == 8
     batch = tok(TEXTS, padding=True, truncation=True, max_length=64, return_tensors="pt")
     with torch.inference_mode():
         expected = model(**batch).logits.numpy()

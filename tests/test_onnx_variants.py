@@ -71,10 +71,10 @@ def test_classifier_variants_round_trip_with_reports(classifier_variants, tmp_pa
     assert bool(table.loc[0, "recommended"])
     assert table["gate inputs"].tolist() == [5, 5, 5]  # the text that is also a test text is left out
     assert table.loc[0, "gate label_agreement"] == 100.0  # fp32 ONNX predicts what PyTorch predicts
-    assert table["accuracy pytorch"].tolist() == [100.0, 100.0]  # test labels are its own predictions
+    assert table["accuracy pytorch"].tolist() == [100.0] * 3  # test labels are its own predictions
     assert table.loc[0, "accuracy variant"] == 100.0
     assert table.loc[1, "MB variant"] < 0.5 * table.loc[0, "MB variant"]  # int8 weights
-    assert table.loc[2, "MB variant"] < 0.8 * table.loc[0, "MB variant"]  # int8 encoder, fp32 embeddings
+    assert table.loc[2, "MB variant"] < table.loc[0, "MB variant"]  # fp32 embeddings dominate a tiny model
     for backend in O.VARIANTS:
         report = V.read_report(paths.model_dir, backend)
         gate, test = report["gate"], report["test"]
