@@ -107,6 +107,8 @@ def test_static_variant_is_written_gated_and_loads(static_export):
     text = V.describe_backend(paths.model_dir, "onnx-int8-static")
     assert "backend: onnx-int8-static" in text
     assert "calibrated on 7 unlabelled texts (5 of them also gate" in text
+    assert "10 weight products int8; fp32: embeddings, normalisation, softmax, head, activation-products, " \
+        "ffn-output)" in text
 
 
 def test_sensitive_nodes_stay_fp32_in_the_static_graph(static_export):

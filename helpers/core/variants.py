@@ -382,8 +382,8 @@ def describe_backend(folder: str | Path, backend: str) -> str:
         c = report["calibration"]
         lines.append(f"  calibrated on {c.get('inputs', '?')} {c.get('source', 'inputs')} "
                      f"({c.get('in_gate_inputs', '?')} of them also gate inputs, no test inputs; "
-                     f"{c.get('method', '?')}, {c.get('quantised_nodes', '?')} weight products int8, "
-                     "embeddings, normalisation, softmax and head fp32)")
+                     f"{c.get('method', '?')}, {c.get('quantised_nodes', '?')} weight products int8; "
+                     f"fp32: {', '.join(k for k, n in c.get('fp32_nodes', {}).items() if n)})")
     lat, size = report["latency_single"], report["size_mb"]
     lines.append(f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in "
                  f"PyTorch; size {size['variant']} MB vs {size['pytorch']} MB")
