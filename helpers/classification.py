@@ -27,13 +27,14 @@ from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import classification_metrics, label_agreement
 from helpers.core.models import load_pretrained, load_tokenizer
-from helpers.core.onnx import CLASSIFIER, VARIANTS
+from helpers.core.onnx import CLASSIFIER, MAX_CALIBRATION_INPUTS
 from helpers.core.prediction import length_sorted_batches, softmax
 from helpers.core.streaming import StreamedCsv
 from helpers.core.training import MODEL_INPUTS, FeatureDataset, TrainConfig, planned_steps, run_trainer
 from helpers.core.variants import (
     DEFAULT_MAX_DROP,
     VariantAdapter,
+    calibration_sample,
     export_variants,
     outside_test,
     points,
@@ -672,7 +673,8 @@ class TextClassifier:
                     **kwargs):
         """Load an export folder, its parent ``OUTPUT_DIR``, or a ``<name>-model.tar``.
 
-        ``backend``: ``"pytorch"``, ``"onnx"`` or ``"onnx-int8"`` (see :mod:`helpers.core.onnx`).
+        ``backend``: ``"pytorch"``, ``"onnx"``, ``"onnx-int8"`` or ``"onnx-int8-static"`` (see
+        :mod:`helpers.core.onnx`).
         """
 
         model, tokenizer, folder = load_export(path, StudentClassifier, unpack_to=unpack_to, backend=backend)
@@ -792,12 +794,24 @@ def export_classification(model, tokenizer, output_dir: str | Path, name: str,
 
 def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[str],
                     max_length: int = 256, gate_texts: Sequence[str] | None = None,
-                    gate_source: str = "unlabelled texts") -> VariantAdapter:
+                    gate_source: str = "unlabelled texts", calibration_texts: Sequence[str] | None = None,
+                    calibration_source: str = "unlabelled texts",
+                    max_calibration: int | None = MAX_CALIBRATION_INPUTS, seed: int = 0) -> VariantAdapter:
     """Gate: ``label_agreement`` with PyTorch on ``gate_texts`` (no labels; any that is also a test
     text is left out). Test scores, for information: accuracy and macro-F1 on ``texts``/``labels``.
-    Latency: one text."""
+    Latency: one text.
+
+    Calibration of the static int8 variant: a seeded sample of at most ``max_calibration`` of
+    ``calibration_texts`` (the task's unlabelled texts), never a test text, texts that are not gate
+    inputs first (:func:`~helpers.core.variants.calibration_sample`). Without them the static
+    variant is skipped."""
     texts, labels = list(texts), list(labels)
     gate, gate_source = outside_test(gate_texts, texts, gate_source)
+    calibration, calibration_info = None, None
+    if calibration_texts is not None:
+        calibration, calibration_info = calibration_sample(calibration_texts, gate, texts,
+                                                           max_calibration, seed)
+        calibration_info["source"] = calibration_source
 
     def load(backend):
         return TextClassifier.from_export(folder, backend=backend, max_length=max_length)
@@ -814,19 +828,24 @@ def variant_adapter(folder: str | Path, texts: Sequence[str], labels: Sequence[s
                           len(texts), model_and_tokenizer, "batches of 32 texts sorted by length",
                           gate=(lambda c: c.predict(gate)["label"].tolist()) if gate else None,
                           agreement=lambda v, r: {"label_agreement": label_agreement(v, r)},
-                          gate_source=gate_source)
+                          gate_source=gate_source, calibration=calibration or None,
+                          calibration_info=calibration_info)
 
 
 def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_MAX_DROP,
-                               tarball=None, max_length: int = 256, backends=VARIANTS,
+                               tarball=None, max_length: int = 256, backends=None,
                                gate_texts: Sequence[str] | None = None,
-                               gate_source: str = "unlabelled texts") -> pd.DataFrame:
+                               gate_source: str = "unlabelled texts",
+                               calibration_texts: Sequence[str] | None = None) -> pd.DataFrame:
     """ONNX and int8 variants of a classifier export, gated on ``gate_texts`` and scored on a test set.
 
     A variant is recommended iff it predicts PyTorch's label on at least ``100 - max_drop`` % of
     ``gate_texts`` (texts that are not test texts, such as the task's unlabelled texts; no labels
     needed). Accuracy and macro-F1 on ``texts``/``labels`` (the test set) are reported beside it,
     for information. Without ``gate_texts`` nothing is decided (``recommended`` None).
+
+    ``calibration_texts`` (the task's unlabelled texts; up to 200 are sampled, never a test text)
+    calibrate the static int8 variant (``onnx-int8-static``); without them it is skipped.
     """
-    adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source)
+    adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source, calibration_texts)
     return export_variants(folder, adapter, max_drop, backends, tarball)

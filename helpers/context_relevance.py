@@ -41,7 +41,7 @@ from helpers.core.export import ExportError, ExportPaths, unpack_tarball, write_
 from helpers.core.files import apply_umask
 from helpers.core.metrics import ranking_agreement
 from helpers.core.models import describe_failure, resolve_model
-from helpers.core.onnx import ENCODER, VARIANTS
+from helpers.core.onnx import ENCODER
 from helpers.core.text import YES_NO, split_paragraphs, split_sentences
 from helpers.core.training import ProgressPrinter, TrainConfig, planned_steps, trainer_settings
 from helpers.core.variants import (
@@ -1079,7 +1079,7 @@ def variant_adapter(folder: str | Path, collection, questions: Sequence[str], go
 
 
 def export_retriever_variants(folder, collection, questions, gold_ids, max_drop: float = DEFAULT_MAX_DROP,
-                              tarball=None, k: int = 5, backends=VARIANTS,
+                              tarball=None, k: int = 5, backends=None,
                               gate_questions: Sequence[str] | None = None,
                               gate_source: str = "training questions") -> pd.DataFrame:
     """ONNX and int8 variants of a retriever's encoder, gated on ``gate_questions``, tested on ``questions``.

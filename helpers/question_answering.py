@@ -37,7 +37,7 @@ from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import answer_agreement, squad_scores, squad_scores_by_group
 from helpers.core.models import load_pretrained, load_tokenizer
-from helpers.core.onnx import QUESTION_ANSWERING, VARIANTS
+from helpers.core.onnx import QUESTION_ANSWERING
 from helpers.core.prediction import (
     MODEL_INPUTS,
     PARAGRAPH_BREAK,
@@ -705,7 +705,7 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame, gate_frame: pd.Data
 
 
 def export_qa_variants(folder, frame: pd.DataFrame, max_drop: float = DEFAULT_MAX_DROP, tarball=None,
-                       backends=VARIANTS, gate_frame: pd.DataFrame | None = None,
+                       backends=None, gate_frame: pd.DataFrame | None = None,
                        gate_source: str = "questions not in the test set") -> pd.DataFrame:
     """ONNX and int8 variants of an extractive QA export, gated on ``gate_frame`` and scored on ``frame``.
 

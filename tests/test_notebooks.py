@@ -79,22 +79,26 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
     # The ONNX variants, each gated on the 6 unlabelled texts, with the distilled student's test scores
     # beside the decision for information.
-    assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8"]
-    assert [v["gate inputs"] for v in m["variants"]] == [6, 6]
+    assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8", "onnx-int8-static"]
+    assert [v["gate inputs"] for v in m["variants"]] == [6, 6, 6]
     assert m["variants"][0]["gate label_agreement"] == 100.0 and m["variants"][0]["recommended"]
     for v in m["variants"]:
         distilled = 100 * m["results"]["student-distilled"]["scores"]["accuracy"]
         assert v["accuracy pytorch"] == pytest.approx(distilled, abs=0.01)
     assert m["variants"][0]["accuracy variant"] == m["variants"][0]["accuracy pytorch"]
     assert "onnx export" in m["seconds"]
-    for backend in ("onnx", "onnx-int8"):
+    for backend in ("onnx", "onnx-int8", "onnx-int8-static"):
         report = json.loads((model_dir / backend / "quality-report.json").read_text())
         assert report["test"]["examples"] == 6 and report["gate"]["max_drop"] == 1.0
         assert report["gate"]["inputs"] == 6 and report["gate"]["source"] == "unlabelled texts"
+    # Static int8 is calibrated on the unlabelled texts: all 6 are gate inputs too (too few to keep apart).
+    calibration = report["calibration"]
+    assert calibration["inputs"] == 6 and calibration["in_gate_inputs"] == 6
+    assert calibration["test_inputs_left_out"] == 0 and calibration["source"] == "unlabelled texts"
 
     # Deployment straight from the tarball, in each backend: the same rows, the same columns.
     scored = {}
-    for backend in ("pytorch", "onnx", "onnx-int8"):
+    for backend in ("pytorch", "onnx", "onnx-int8", "onnx-int8-static"):
         dep = tmp_path / f"deployment-{backend}"
         executed = run_notebook(
             "classification-deployment.ipynb", tmp_path,

@@ -44,6 +44,10 @@ GATE_TEXTS = [
     "the cash machine kept my card",
     "Why was I charged twice for one coffee?",
 ]
+# The task's unlabelled texts, as the notebook passes them to calibrate static int8: the gate texts,
+# two more, and a test text (never used for calibration).
+CALIBRATION_TEXTS = [*GATE_TEXTS, "how do I close my account", "the app shows a pending payment"]
+DYNAMIC = ("onnx", "onnx-int8")  # what a family without calibration inputs exports
 
 
 def export_classifier(tiny_model_dir, folder, seed=1):
@@ -53,23 +57,24 @@ def export_classifier(tiny_model_dir, folder, seed=1):
 
 @pytest.fixture(scope="module")
 def classifier_variants(tiny_model_dir, tmp_path_factory):
-    """A tiny classifier export with both variants; the test labels are PyTorch's own predictions."""
+    """A tiny classifier export with its three variants; the test labels are PyTorch's own predictions."""
     paths = export_classifier(tiny_model_dir, tmp_path_factory.mktemp("clf"))
     labels = TextClassifier.from_export(paths.model_dir).predict(TEXTS)["label"].tolist()
     table = clf.export_classifier_variants(paths.model_dir, TEXTS, labels, tarball=paths.tarball,
-                                           gate_texts=GATE_TEXTS)
+                                           gate_texts=GATE_TEXTS, calibration_texts=CALIBRATION_TEXTS)
     return paths, labels, table
 
 
 def test_classifier_variants_round_trip_with_reports(classifier_variants, tmp_path):
     paths, labels, table = classifier_variants
-    assert table["backend"].tolist() == ["onnx", "onnx-int8"]
+    assert table["backend"].tolist() == ["onnx", "onnx-int8", "onnx-int8-static"]
     assert bool(table.loc[0, "recommended"])
-    assert table["gate inputs"].tolist() == [5, 5]  # the text that is also a test text is left out
+    assert table["gate inputs"].tolist() == [5, 5, 5]  # the text that is also a test text is left out
     assert table.loc[0, "gate label_agreement"] == 100.0  # fp32 ONNX predicts what PyTorch predicts
-    assert table["accuracy pytorch"].tolist() == [100.0, 100.0]  # test labels are its own predictions
+    assert table["accuracy pytorch"].tolist() == [100.0] * 3  # test labels are its own predictions
     assert table.loc[0, "accuracy variant"] == 100.0
     assert table.loc[1, "MB variant"] < 0.5 * table.loc[0, "MB variant"]  # int8 weights
+    assert table.loc[2, "MB variant"] < table.loc[0, "MB variant"]  # fp32 embeddings dominate a tiny model
     for backend in O.VARIANTS:
         report = V.read_report(paths.model_dir, backend)
         gate, test = report["gate"], report["test"]
@@ -89,6 +94,7 @@ def test_classifier_variants_round_trip_with_reports(classifier_variants, tmp_pa
     # The tarball was re-written with the variants in it, and loads with any backend.
     names = tarfile.open(paths.tarball).getnames()
     assert "model/onnx/model.onnx" in names and "model/onnx-int8/quality-report.json" in names
+    assert "model/onnx-int8-static/model.onnx" in names
     for backend in O.VARIANTS:
         clf = TextClassifier.from_export(paths.tarball, unpack_to=tmp_path / backend, backend=backend)
         probs = clf.predict_proba(TEXTS)
@@ -111,7 +117,7 @@ def test_variant_files_get_the_modes_of_the_umask(tiny_model_dir, tmp_path):
     with umask_set(0o022):
         paths = export_classifier(tiny_model_dir, tmp_path / "out")
         clf.export_classifier_variants(paths.model_dir, TEXTS[:3], ["cards", "billing", "transfers"],
-                                       tarball=paths.tarball)
+                                       tarball=paths.tarball, calibration_texts=CALIBRATION_TEXTS)
         unpacked = unpack_tarball(paths.tarball, tmp_path / "unpacked")
     for backend in O.VARIANTS:
         for name in (O.GRAPH_FILE, V.REPORT_FILE):
@@ -125,7 +131,8 @@ def test_the_gate_never_looks_at_test_labels(classifier_variants):
     paths, labels, _ = classifier_variants
     before = {b: V.read_report(paths.model_dir, b) for b in O.VARIANTS}
     permuted = [LABELS[(LABELS.index(label) + 1) % len(LABELS)] for label in labels]  # every one wrong
-    adapter = clf.variant_adapter(paths.model_dir, TEXTS, permuted, gate_texts=GATE_TEXTS)
+    adapter = clf.variant_adapter(paths.model_dir, TEXTS, permuted, gate_texts=GATE_TEXTS,
+                                  calibration_texts=CALIBRATION_TEXTS)
     V.score_variants(paths.model_dir, adapter, latency_repeats=2)
     for backend in O.VARIANTS:
         after = V.read_report(paths.model_dir, backend)
@@ -133,7 +140,8 @@ def test_the_gate_never_looks_at_test_labels(classifier_variants):
         assert {k: after["gate"][k] for k in ("inputs", "agreement", "recommended", "verdict")} == \
             {k: before[backend]["gate"][k] for k in ("inputs", "agreement", "recommended", "verdict")}
     # Leave the module's fixture as it was.
-    adapter = clf.variant_adapter(paths.model_dir, TEXTS, labels, gate_texts=GATE_TEXTS)
+    adapter = clf.variant_adapter(paths.model_dir, TEXTS, labels, gate_texts=GATE_TEXTS,
+                                  calibration_texts=CALIBRATION_TEXTS)
     V.score_variants(paths.model_dir, adapter, latency_repeats=2)
 
 
@@ -203,7 +211,8 @@ def test_retriever_encoder_variants_round_trip(tiny_model_dir, tmp_path):
     assert gate_report["inputs"] == len(coll.train) and gate_report["recommended"]
     assert gate_report["agreement"] == {"top1_agreement": 100.0, "top2_overlap": 100.0}
     expected = R.embed_texts(encoder, coll.texts)
-    for backend in O.VARIANTS:
+    assert not (paths.model_dir / "onnx-int8-static").exists()  # no calibration inputs: skipped
+    for backend in DYNAMIC:
         retriever = R.load_retriever(paths.tarball, unpack_to=tmp_path / backend, backend=backend)
         assert retriever.encoder.max_seq_length == 64
         got = R.embed_texts(retriever.encoder, coll.texts)
@@ -282,7 +291,7 @@ def fake_export(tmp_path):
     folder = tmp_path / "fake"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights")
-    for backend in O.VARIANTS:
+    for backend in DYNAMIC:
         (folder / backend).mkdir()
         (folder / backend / O.GRAPH_FILE).write_bytes(b"graph")
     return folder
@@ -341,7 +350,7 @@ def test_no_gate_inputs_means_not_decided_and_says_so(tmp_path):
     labels = list("aabb")
     test = {b: list("aabb") for b in ("pytorch", *O.VARIANTS)}
     table = V.score_variants(folder, fake_adapter(folder, labels, test), latency_repeats=2)
-    for backend in O.VARIANTS:
+    for backend in DYNAMIC:
         report = V.read_report(folder, backend)
         assert report["gate"]["recommended"] is None and report["gate"]["inputs"] == 0
         assert report["gate"]["verdict"].startswith("not decided: no gate inputs")
@@ -396,8 +405,8 @@ def test_a_backend_never_exported_names_the_export_step(tiny_model_dir, tmp_path
     with pytest.raises(O.BackendError,
                        match=r"has no onnx-int8 variant .*EXPORT_ONNX=True.*BACKEND='pytorch'"):
         TextClassifier.from_export(paths.model_dir, backend="onnx-int8")
-    with pytest.raises(ValueError,
-                       match=r"Unknown backend 'tensorrt'. Fix: use one of pytorch, onnx, onnx-int8"):
+    with pytest.raises(ValueError, match=r"Unknown backend 'tensorrt'. Fix: use one of pytorch, onnx, "
+                                         r"onnx-int8, onnx-int8-static"):
         TextClassifier.from_export(paths.model_dir, backend="tensorrt")
     encoder = R.load_sentence_transformer(str(tiny_model_dir))
     rpaths = R.export_context_relevance(encoder, ["one passage", "another passage"], tmp_path / "r", "r")

@@ -43,10 +43,13 @@ LONG_CONTEXT = " ".join(
 
 
 def write_variants(model, tokenizer, folder, kind: str, max_length: int) -> None:
-    """The onnx and onnx-int8 variants of an export (no quality gate: not needed here, and slow)."""
+    """The three variants of an export (no quality gate: not needed here, and slow); the static one
+    calibrated on the test texts, which is fine for a test of serving, not for a real export."""
     graph = O.export_onnx(model, tokenizer, folder / "onnx" / O.GRAPH_FILE, kind,
                           O.weights_fingerprint(folder), max_length)
     O.quantize_int8(graph, folder / "onnx-int8" / O.GRAPH_FILE)
+    O.quantize_int8_static(graph, folder / "onnx-int8-static" / O.GRAPH_FILE,
+                           O.text_feeds(tokenizer, TEXTS, max_length))
 
 
 @pytest.fixture(scope="module")

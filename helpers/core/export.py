@@ -134,8 +134,8 @@ def load_export(path: str | Path, auto_class=None, unpack_to: str | Path | None 
         auto_class: The transformers auto class; by default
             ``AutoModelForSequenceClassification``.
         unpack_to: Where to unpack a tarball.
-        backend: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` for the variant exported next
-            to the weights (:mod:`helpers.core.onnx`), which answers the same calls.
+        backend: ``"pytorch"``, or ``"onnx"`` / ``"onnx-int8"`` / ``"onnx-int8-static"`` for the
+            variant exported next to the weights (:mod:`helpers.core.onnx`), which answers the same calls.
 
     Returns:
         ``(model, tokenizer, folder)``.

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from helpers.core.errors import BackendError, ExportError
 
-PYTORCH, ONNX, ONNX_INT8 = "pytorch", "onnx", "onnx-int8"
-BACKENDS = (PYTORCH, ONNX, ONNX_INT8)
-VARIANTS = (ONNX, ONNX_INT8)
+PYTORCH, ONNX, ONNX_INT8, ONNX_INT8_STATIC = "pytorch", "onnx", "onnx-int8", "onnx-int8-static"
+BACKENDS = (PYTORCH, ONNX, ONNX_INT8, ONNX_INT8_STATIC)
+VARIANTS = (ONNX, ONNX_INT8, ONNX_INT8_STATIC)
+CALIBRATED = (ONNX_INT8_STATIC,)
+"""Variants that need calibration inputs (a family that has none skips them)."""
 CLASSIFIER, QUESTION_ANSWERING, ENCODER = "classifier", "question-answering", "encoder"
 OUTPUT_NAMES = {
     CLASSIFIER: ("logits",),

@@ -35,7 +35,14 @@ Report layout (``quality-report.json``, scores in points)::
               "recommended": true | false | null, "verdict"},
      "test": {"note", "examples", "pytorch": {...}, "variant": {...}, "difference": {...},
               "largest_drop", "same_prediction"},
-     "latency_single", "size_mb", "scored_in", "onnxruntime", "created"}
+     "latency_single", "size_mb", "scored_in", "onnxruntime", "created",
+     "calibration": {"inputs", "source", "in_gate_inputs", "test_inputs_left_out", "method", ...}}
+                                        (static int8 only: what it was calibrated on)
+
+The static int8 variant is calibrated on inputs the adapter supplies (the classification family's
+unlabelled texts, never test inputs, preferably not gate inputs). When they overlap the gate inputs
+(a small folder), the report says how many do: the gate is then judged partly on the texts the
+activation scales were fitted to.
 """
 
 from __future__ import annotations
@@ -49,18 +56,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.core.errors import ExportError
 from helpers.core.export import write_tarball
 from helpers.core.files import apply_umask
 from helpers.core.onnx import (
+    CALIBRATED,
     GRAPH_FILE,
+    MAX_CALIBRATION_INPUTS,
     ONNX,
     ONNX_INT8,
+    ONNX_INT8_STATIC,
     PYTORCH,
     VARIANTS,
     check_backend,
     export_onnx,
+    graph_metadata,
     quantize_int8,
+    quantize_int8_static,
     require_onnxruntime,
+    text_feeds,
     weights_fingerprint,
 )
 from helpers.core.timing import measure_latency
@@ -73,6 +87,9 @@ NO_GATE_VERDICT = "not decided: no gate inputs"
 TEST_NOTE = "for information only: the test set decides nothing"
 INT8_NOTE = ("; int8 activations are quantised per batch, so an int8 prediction can differ slightly "
              "with the batch it is made in")
+STATIC_NOTE = ("; static int8: activation scales were fixed at calibration, so a prediction does not "
+               "depend on the batch it is made in")
+NOTES = {ONNX_INT8: INT8_NOTE, ONNX_INT8_STATIC: STATIC_NOTE}
 
 
 # ---------------------------------------------------------------------------------------
@@ -145,6 +162,26 @@ def outside_test(gate_inputs, test_inputs, source: str) -> tuple[list, str]:
     return kept, source
 
 
+def calibration_sample(pool, gate_inputs, test_inputs, cap: int | None = MAX_CALIBRATION_INPUTS,
+                       seed: int = 0) -> tuple[list, dict]:
+    """Calibration inputs for static int8: at most ``cap`` distinct ``pool`` items, never a test input.
+
+    Items that are not gate inputs come first (a seeded sample of them); only when there are fewer
+    than ``cap`` of those are gate inputs added (a seeded sample too), since a variant calibrated
+    on the inputs that judge it may look better there than elsewhere. Returns the inputs and what
+    the report records: ``{"inputs", "in_gate_inputs", "test_inputs_left_out"}``.
+    """
+    pool = sample_gate_inputs(pool, None)
+    test, gate = set(test_inputs), set(gate_inputs or [])
+    kept = [x for x in pool if x not in test]
+    outside = sample_gate_inputs([x for x in kept if x not in gate], cap, seed)
+    room = None if cap is None else max(int(cap) - len(outside), 0)
+    inside = sample_gate_inputs([x for x in kept if x in gate], room, seed) if room != 0 else []
+    chosen = outside + inside
+    return chosen, {"inputs": len(chosen), "in_gate_inputs": len(inside),
+                    "test_inputs_left_out": len(pool) - len(kept)}
+
+
 def folder_size_mb(path: str | Path) -> float:
     """Size of a file, or of the weight files of a folder (``*.safetensors``), in MB."""
     path = Path(path)
@@ -179,18 +216,45 @@ class VariantAdapter:
     gate: Callable[[object], list] | None = None  # model -> one prediction per gate input
     agreement: Callable[[list, list], dict] | None = None  # (variant, pytorch predictions) -> points
     gate_source: str = ""                   # what the gate inputs are ("unlabelled texts"), for the report
+    calibration: Sequence[str] | None = None  # texts to calibrate static int8 on (never test inputs)
+    calibration_info: dict | None = None    # what they are, for the report ({"inputs", "source", ...})
+
+
+def available_variants(adapter: VariantAdapter, backends: Sequence[str] | None = None) -> list[str]:
+    """The variants to export: ``backends``, or by default every variant the adapter can make.
+
+    By default a variant that needs calibration (:data:`~helpers.core.onnx.CALIBRATED`) is skipped,
+    with a printed line saying why, when the adapter has no calibration inputs. Asked for
+    explicitly without them, it is an :class:`ExportError`.
+    """
+    if backends is None:
+        chosen = list(VARIANTS)
+        if not adapter.calibration:
+            chosen = [b for b in chosen if b not in CALIBRATED]
+            print(f"{', '.join(CALIBRATED)}: skipped, no calibration inputs for this {adapter.kind} export "
+                  "(the classification family passes its unlabelled texts as calibration_texts).", flush=True)
+        return chosen
+    chosen = [check_backend(b) for b in backends if b != PYTORCH]
+    missing = [b for b in chosen if b in CALIBRATED]
+    if missing and not adapter.calibration:
+        raise ExportError(f"{', '.join(missing)} needs calibration inputs (unlabelled texts of the task, "
+                          "never test texts) and this export has none. Fix: pass calibration_texts=... (the "
+                          "classification family), or leave it out of backends.")
+    return chosen
 
 
 def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float = DEFAULT_MAX_DROP,
-                    backends: Sequence[str] = VARIANTS, tarball: str | Path | None = None,
+                    backends: Sequence[str] | None = None, tarball: str | Path | None = None,
                     latency_repeats: int = 30) -> pd.DataFrame:
     """Export the ONNX variants of ``folder``, gate each one, score it on the test set, write the reports.
 
-    Returns the table of :func:`reports_table`. ``tarball``, when given, is re-written so that it
-    holds the variants too. The variant folders get the modes of the umask (``apply_umask``).
+    ``backends``: by default every variant the adapter can make (:func:`available_variants`: the
+    static int8 one only with calibration inputs). Returns the table of :func:`reports_table`.
+    ``tarball``, when given, is re-written so that it holds the variants too. The variant folders
+    get the modes of the umask (``apply_umask``).
     """
     folder = Path(folder)
-    backends = [check_backend(b) for b in backends if b != PYTORCH]
+    backends = available_variants(adapter, backends)
     fingerprint = weights_fingerprint(adapter.weights_dir)
     for backend in VARIANTS:
         if (folder / backend).exists():
@@ -200,6 +264,10 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
     del model
     if ONNX_INT8 in backends:
         quantize_int8(fp32, folder / ONNX_INT8 / GRAPH_FILE)
+    if ONNX_INT8_STATIC in backends:
+        quantize_int8_static(fp32, folder / ONNX_INT8_STATIC / GRAPH_FILE,
+                             text_feeds(tokenizer, adapter.calibration, max_length or 256),
+                             calibration=adapter.calibration_info)
     if ONNX not in backends:
         shutil.rmtree(folder / ONNX)
     table = score_variants(folder, adapter, backends, max_drop, latency_repeats)
@@ -210,14 +278,17 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
     return table
 
 
-def score_variants(folder: str | Path, adapter: VariantAdapter, backends: Sequence[str] = VARIANTS,
+def score_variants(folder: str | Path, adapter: VariantAdapter, backends: Sequence[str] | None = None,
                    max_drop: float = DEFAULT_MAX_DROP, latency_repeats: int = 30) -> pd.DataFrame:
     """Gate and score existing variants against the PyTorch model and (re)write their quality reports.
 
-    The decision comes from :func:`quality_gate` on the gate inputs; the test scores are recorded
-    beside it for information (see the module docstring).
+    ``backends``: by default every variant there is in ``folder``. The decision comes from
+    :func:`quality_gate` on the gate inputs; the test scores are recorded beside it for information
+    (see the module docstring).
     """
     folder = Path(folder)
+    if backends is None:
+        backends = [b for b in VARIANTS if (folder / b / GRAPH_FILE).is_file()]
     reference = adapter.load(PYTORCH)
     ref_gate = list(adapter.gate(reference)) if adapter.gate is not None else []
     ref_scores, ref_predictions = adapter.score(reference)
@@ -241,10 +312,13 @@ def score_variants(folder: str | Path, adapter: VariantAdapter, backends: Sequen
             "latency_single": {"pytorch": ref_latency, "variant": _latency(adapter, runner, latency_repeats)},
             "size_mb": {"pytorch": folder_size_mb(adapter.weights_dir),
                         "variant": folder_size_mb(folder / backend / GRAPH_FILE)},
-            "scored_in": adapter.batching + (INT8_NOTE if backend == ONNX_INT8 else ""),
+            "scored_in": adapter.batching + NOTES.get(backend, ""),
             "onnxruntime": require_onnxruntime().__version__,
             "created": time.strftime("%Y-%m-%d %H:%M"),
         }
+        if backend in CALIBRATED:
+            meta = graph_metadata(folder / backend / GRAPH_FILE)
+            report["calibration"] = json.loads(meta.get("calibration", "{}"))
         (folder / backend / REPORT_FILE).write_text(json.dumps(report, indent=1), encoding="utf-8")
         reports[backend] = report
     return reports_table(reports)
@@ -304,6 +378,12 @@ def describe_backend(folder: str | Path, backend: str) -> str:
                        for m, v in test["pytorch"].items())
     lines.append(f"  test set, for information ({test['examples']} examples; it decides nothing): {scores}; "
                  f"same prediction as PyTorch on {test['same_prediction']:.1f}% of them")
+    if "calibration" in report:
+        c = report["calibration"]
+        lines.append(f"  calibrated on {c.get('inputs', '?')} {c.get('source', 'inputs')} "
+                     f"({c.get('in_gate_inputs', '?')} of them also gate inputs, no test inputs; "
+                     f"{c.get('method', '?')}, {c.get('quantised_nodes', '?')} weight products int8; "
+                     f"fp32: {', '.join(k for k, n in c.get('fp32_nodes', {}).items() if n)})")
     lat, size = report["latency_single"], report["size_mb"]
     lines.append(f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in "
                  f"PyTorch; size {size['variant']} MB vs {size['pytorch']} MB")
