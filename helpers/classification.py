@@ -571,14 +571,18 @@ def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts:
     return plan_runs(wanted, step, budget, spent_seconds, reserved_seconds)
 
 
-def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int) -> float:
+def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int,
+                    calibration_texts: int = 0) -> float:
     """Time to keep for what follows training: two students scored on the test set, the export, and
     ``variants`` ONNX variants converted (~15 s each, measured with MiniLM-L6) and run with PyTorch
-    on the gate and test texts. ``seconds_per_text`` is a forward pass's cost per text, measured on
-    the folder (the teacher's embedding stage); ONNX Runtime is faster than that, so this errs long."""
+    on the gate and test texts, plus ``calibration_texts`` run through the graph for the static int8
+    variant (counted twice: calibration records every activation). ``seconds_per_text`` is a forward
+    pass's cost per text, measured on the folder (the teacher's embedding stage); ONNX Runtime is
+    faster than that, so this errs long."""
     evaluation = 2 * test_texts * seconds_per_text
     gate = (variants + 1) * (gate_texts + test_texts) * seconds_per_text if variants else 0.0
-    return round(10.0 + evaluation + gate + 15.0 * variants, 1)
+    calibration = 2 * calibration_texts * seconds_per_text if variants else 0.0
+    return round(10.0 + evaluation + gate + calibration + 15.0 * variants, 1)
 
 
 @torch.inference_mode()

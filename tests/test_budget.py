@@ -93,3 +93,13 @@ def test_a_planned_run_gets_exactly_its_steps_and_length_grouped_batches():
     assert settings["train_sampling_strategy"] == "group_by_length"
     assert TrainingArguments(**settings).train_sampling_strategy == "group_by_length"  # a name 5.x knows
     assert trainer_settings(TrainConfig(), 5, "/tmp/unused")["train_sampling_strategy"] == "random"
+
+
+def test_reserve_seconds_grows_with_what_follows_training():
+    from helpers.classification import reserve_seconds
+
+    # 10 s fixed + 2 x 100 test texts x 0.01 s + 15 s per variant
+    assert reserve_seconds(0.01, 100, 0, 0) == 12.0
+    # three variants: 4 passes over 400 gate + 100 test texts, and 200 calibration texts counted twice
+    assert reserve_seconds(0.01, 100, 400, 3, 200) == 12.0 + 4 * 5.0 + 4.0 + 45.0
+    assert reserve_seconds(0.01, 100, 400, 0, 200) == 12.0  # no export, no calibration
