@@ -23,7 +23,7 @@ def main() -> None:
     args, extra = parse_args(__doc__, ["data-hotpotqa"], "generative-qa")
     rows = []
     for folder in args.tasks:
-        wall, t, d = train_and_deploy("generative-qa", folder, Path(args.out), extra)
+        wall, t, d = train_and_deploy("generative-qa", folder, Path(args.out) / Path(folder).name, extra)
         row = {"task": t["task"]}
         for name, short in (("untuned (zero-shot)", "untuned"), ("LoRA-tuned", "tuned")):
             for metric in ("exact_match", "f1", "rouge_l", "answer_words"):

@@ -22,7 +22,7 @@ def main() -> None:
     args, extra = parse_args(__doc__, ["data-hotpotqa"], "question-answering")
     rows = []
     for folder in args.tasks:
-        wall, t, d = train_and_deploy("question-answering", folder, Path(args.out), extra)
+        wall, t, d = train_and_deploy("question-answering", folder, Path(args.out) / Path(folder).name, extra)
         row = {"task": t["task"]}
         for name, r in t["results"].items():
             row[f"{name}_em"] = r["groups"]["all"]["exact_match"]
