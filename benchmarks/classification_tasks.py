@@ -49,6 +49,7 @@ def parse_args(doc: str, default_tasks: list[str], family: str, seeds: bool = Fa
     if seeds:
         parser.add_argument("--seeds", nargs="+", type=int, default=DEFAULT_SEEDS)
         parser.add_argument("--no-int8", action="store_true", help="skip the int8 comparison")
+        parser.add_argument("--no-deploy", action="store_true", help="skip the deployment notebook")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     extra = {}
@@ -97,7 +98,8 @@ def run_row(folder: str, seed: int, wall: float, t: dict, d: dict | None) -> dic
     row["plan_notes"] = plan.get("notes", [])
     row["truncated_texts"] = t.get("truncated_texts")
     if d is not None:
-        row.update(p50_ms=round(d["latency"]["p50_ms"], 1), texts_per_s=round(d["throughput"]["texts_per_second"], 1),
+        row.update(p50_ms=round(d["latency"]["p50_ms"], 1),
+                   texts_per_s=round(d["throughput"]["texts_per_second"], 1),
                    deploy_peak_mb=d["peak_memory_mb"])
     return row
 
@@ -131,7 +133,8 @@ def summarise(runs: pd.DataFrame, int8: pd.DataFrame) -> str:
         quality.append({"task": task, "seeds": len(g), "teacher": spread(g["teacher_acc"]),
                         "labelled only": spread(g["labelled_acc"]), "distilled": spread(g["distilled_acc"]),
                         "distilled − best source": f"{100 * (g['distilled_acc'] - best_source).mean():+.1f}",
-                        "notebook wall s": f"{g['train_wall_s'].mean():.0f} (max {g['train_wall_s'].max():.0f})"})
+                        "notebook wall s": f"{g['train_wall_s'].mean():.0f} "
+                                           f"(max {g['train_wall_s'].max():.0f})"})
         cols = [c for c in g.columns if c.startswith("s_")]
         stages.append({"task": task, **{c[2:]: round(g[c].mean(), 0) for c in cols}})
     text = ("Accuracy on the test set, in points: mean ± standard deviation over seeds (lowest seed).\n"
@@ -140,9 +143,11 @@ def summarise(runs: pd.DataFrame, int8: pd.DataFrame) -> str:
     text += "\n\nSeconds per notebook stage (mean over seeds; onnx export on the first seed only):\n\n"
     text += markdown(pd.DataFrame(stages).fillna(0.0))
     if not int8.empty:
-        cols = ["task", "recipe", "acc b1", "diff b1", "acc b32", "diff b32", "agree test b1", "agree test b32",
+        cols = ["task", "recipe", "acc b1", "diff b1", "acc b32", "diff b32", "agree test b1",
+                "agree test b32",
                 "agree unl b1", "agree unl b32", "p50 ms", "MB"]
-        text += ("\n\nInt8 against the fp32 graph, first seed's export (points; agreement = same label as fp32,"
+        text += ("\n\nInt8 against the fp32 graph, first seed's export (points; agreement = same label as"
+                 " fp32,"
                  " on the test set and on unlabelled texts not used for calibration):\n\n")
         text += markdown(int8[[c for c in cols if c in int8]])
     return text + "\n"
@@ -165,7 +170,8 @@ def main() -> None:
             first = i == 0
             out = out_root / name / f"seed-{seed}"
             params = {**extra, "SEED": seed, **({} if first else {"EXPORT_ONNX": False})}
-            wall, t, d = train_and_deploy("classification", folder, out, params, deploy=first)
+            wall, t, d = train_and_deploy("classification", folder, out, params,
+                                          deploy=first and not args.no_deploy)
             new = [{"kind": "run", **run_row(folder, seed, wall, t, d)}]
             if first and not args.no_int8 and params.get("EXPORT_ONNX", True):
                 new += [{"kind": "int8", "seed": seed, **r} for r in int8_rows(folder, out)]
@@ -178,7 +184,8 @@ def main() -> None:
 
     names = [Path(f).name for f in args.tasks]
     all_rows = pd.DataFrame(done)
-    runs = all_rows[(all_rows["kind"] == "run") & all_rows["task"].isin(names) & all_rows["seed"].isin(args.seeds)]
+    runs = all_rows[(all_rows["kind"] == "run") & all_rows["task"].isin(names)
+                    & all_rows["seed"].isin(args.seeds)]
     int8 = (all_rows[(all_rows["kind"] == "int8") & all_rows["task"].isin(names)]
             if "kind" in all_rows else pd.DataFrame())
     runs.drop(columns="kind").to_csv(out_root / "summary.csv", index=False)

@@ -63,8 +63,8 @@ def measure_task(data_dir: Path, model_dir: Path, work: Path, recipes: list[str]
     """Each int8 recipe against the fp32 graph of the export in ``model_dir``, on ``data_dir``'s texts."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from helpers.core import onnx as O
     from helpers.classification import StudentClassifier
+    from helpers.core import onnx as O
     from helpers.core.export import load_export
     from helpers.core.tasks import load_task
     from helpers.core.timing import measure_latency

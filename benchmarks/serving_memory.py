@@ -14,6 +14,7 @@ read only. Prints a Markdown table.
 
     python benchmarks/serving_memory.py                      # 100,000 classification rows
     python benchmarks/serving_memory.py --rows 10000 --pytorch-rows 2000 --qa-rows 200
+    python benchmarks/serving_memory.py --classification DIR --backends onnx-int8 --lean-only --pytorch-rows 0
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ def main() -> None:
                         help="classification CSV rows through the PyTorch helpers (slower)")
     parser.add_argument("--qa-rows", type=int, default=500, help="QA CSV rows (1-3 windows a question)")
     parser.add_argument("--lean-batch", type=int, default=8, help="classification batch of the lean runs")
+    parser.add_argument("--backends", nargs="+", default=["onnx", "onnx-int8", "onnx-int8-static"],
+                        help="classification variants served (those the export has)")
+    parser.add_argument("--lean-only", action="store_true",
+                        help="score the big CSV at --lean-batch only, not also at the default batch")
     parser.add_argument("--lean-qa-batch", type=int, default=2, help="QA windows per batch of the lean runs")
     args = parser.parse_args()
 
@@ -116,12 +121,15 @@ def main() -> None:
     cases = []  # (family, backend, helpers, csv, batch size: 0 for the default)
     if args.classification.is_dir():
         big = classification_csv(work / "classification.csv", args.rows)
-        small = classification_csv(work / "classification-small.csv", args.pytorch_rows)
-        for backend in ("onnx", "onnx-int8"):
+        small = (classification_csv(work / "classification-small.csv", args.pytorch_rows)
+                 if args.pytorch_rows else None)
+        served = [b for b in args.backends if (args.classification / b).is_dir()]
+        for backend in served:
             cases += [("classification", backend, "serving", None, 0),
-                      ("classification", backend, "serving", big, 0),
                       ("classification", backend, "serving", big, args.lean_batch)]
-        for backend in ("pytorch", "onnx-int8"):
+            if not args.lean_only:
+                cases.append(("classification", backend, "serving", big, 0))
+        for backend in ("pytorch", "onnx-int8") if args.pytorch_rows else ():
             cases += [("classification", backend, "pytorch", None, 0),
                       ("classification", backend, "pytorch", small, 0)]
     if args.qa.is_dir():

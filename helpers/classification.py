@@ -132,7 +132,8 @@ class FewShotTeacher:
             # pseudo-labels are worth, estimated without the test set (see pseudo_label_quality).
             oof = cross_val_predict(head(self.c_), x, y, cv=cv, method="predict_proba")
             self.cross_fitted_ = pd.DataFrame({"label": [self.labels[i] for i in y],
-                                               "predicted": [self.labels[i] for i in np.unique(y)[oof.argmax(1)]],
+                                               "predicted": [self.labels[i]
+                                                             for i in np.unique(y)[oof.argmax(1)]],
                                                "confidence": oof.max(1)})
         else:
             self.c_ = self.default_c
@@ -408,7 +409,8 @@ class ModelEncoder:
     reads exactly the student's features."""
 
     def __init__(self, model: MeanPoolingClassifier, tokenizer, max_length: int = 256, batch_size: int = 32):
-        self.model, self.tokenizer, self.max_length, self.batch_size = model, tokenizer, max_length, batch_size
+        self.model, self.tokenizer = model, tokenizer
+        self.max_length, self.batch_size = max_length, batch_size
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -419,7 +421,8 @@ class ModelEncoder:
         for idx in length_sorted_batches(texts, self.batch_size):
             enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                  max_length=self.max_length, return_tensors="pt").to(self.model.device)
-            out[idx] = self.model.embed(**{k: v for k, v in enc.items() if k in MODEL_INPUTS}).float().cpu().numpy()
+            inputs = {k: v for k, v in enc.items() if k in MODEL_INPUTS}
+            out[idx] = self.model.embed(**inputs).float().cpu().numpy()
         self.model.train(was_training)
         return out
 
@@ -505,7 +508,8 @@ def train_classifier(
     label2id = model.config.label2id
     if isinstance(labels, np.ndarray) and labels.ndim == 2:
         if labels.shape != (len(texts), len(label2id)) or not len(texts):
-            raise ValueError(f"soft labels have shape {labels.shape}, expected ({len(texts)}, {len(label2id)})")
+            raise ValueError(f"soft labels have shape {labels.shape}, "
+                             f"expected ({len(texts)}, {len(label2id)})")
         targets = labels.astype(np.float32).tolist()
     else:
         labels = list(labels)
@@ -537,7 +541,8 @@ def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig)
     n = model.config.num_labels
     collate = TargetCollator(tokenizer)
     keys = [k for k in MODEL_INPUTS if k in enc]
-    return [collate([{**{k: enc[k][i] for k in keys}, "labels": [1.0 / n] * n} for i in pick]) for pick in picks]
+    return [collate([{**{k: enc[k][i] for k in keys}, "labels": [1.0 / n] * n} for i in pick])
+            for pick in picks]
 
 
 def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts: Sequence[str],
@@ -561,7 +566,8 @@ def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts:
         reserved_seconds: For the stages after training (:func:`reserve_seconds`).
         compare_labelled: Whether the labelled-only run is wanted at all.
     """
-    step = {"student-distilled": measure_step_seconds(model, _timing_batches(model, tokenizer, distil_texts, config))}
+    step = {"student-distilled": measure_step_seconds(
+        model, _timing_batches(model, tokenizer, distil_texts, config))}
     wanted = {"student-distilled": planned_steps(len(distil_texts), config)}
     if compare_labelled:
         step["student-labelled"] = measure_step_seconds(

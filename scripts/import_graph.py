@@ -65,8 +65,10 @@ def main() -> None:
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("helpers"):
                         hidden += 1
-    print(f"{len(modules)} modules, {lines} lines, {sum(len(e) for e in edges.values())} imports between them")
-    print(f"{max(level.values())} levels; {len(cycles)} import cycle(s); {hidden} helpers import(s) inside functions")
+    imports = sum(len(e) for e in edges.values())
+    print(f"{len(modules)} modules, {lines} lines, {imports} imports between them")
+    print(f"{max(level.values())} levels; {len(cycles)} import cycle(s); "
+          f"{hidden} helpers import(s) inside functions")
     for c in cycles:
         print("  cycle:", " <-> ".join(c))
     for lv in sorted(set(level.values())):

@@ -48,7 +48,8 @@ def test_the_exported_run_is_cut_but_never_skipped():
 def test_a_run_not_in_the_plan_has_no_steps():
     plan = plan_runs({"student-distilled": 10}, {"student-distilled": 1.0}, None, 0, 0)
     assert plan.steps("student-labelled") == 0
-    assert plan.as_dict()["runs"][0] == {"name": "student-distilled", "wanted_steps": 10, "steps": 10, "seconds": 10.0}
+    assert plan.as_dict()["runs"][0] == {"name": "student-distilled", "wanted_steps": 10, "steps": 10,
+                                         "seconds": 10.0}
 
 
 def test_representative_batches_are_neighbours_in_length_at_the_quantiles():
@@ -75,7 +76,7 @@ def test_measuring_a_step_changes_no_weight_and_leaves_no_gradient():
     batches = [{"x": torch.randn(4, 8), "labels": torch.tensor([0, 1, 0, 1])} for _ in range(3)]
     seconds = measure_step_seconds(wrapped, batches)
     assert seconds > 0
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert all(p.grad is None for p in model.parameters())
     assert not wrapped.training  # left in the mode it was in
     with pytest.raises(ValueError, match="at least one batch"):

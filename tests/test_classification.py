@@ -298,9 +298,11 @@ def test_a_student_on_another_encoder_gets_the_teachers_recipe_fitted_on_its_own
     teacher, texts, gold = _fitted(tiny_model_dir, max_length=64)
     model, tok = build_student(str(tiny_model_dir), teacher.labels, seed=5)
     # Another name (as for MODEL != TEACHER_MODEL), so the teacher's head cannot be assumed to fit.
-    used = start_from_teacher(model, tok, teacher, "some/other-model", texts, gold, {"card": "payment cards"}, 64)
+    used = start_from_teacher(model, tok, teacher, "some/other-model", texts, gold, {"card": "payment cards"},
+                              64)
     assert used is not teacher and isinstance(used.encoder, ModelEncoder) and used.c_ is not None
-    assert np.allclose(predict_proba(model, tok, NEW_TEXTS, max_length=64), used.predict_proba(NEW_TEXTS), atol=1e-5)
+    assert np.allclose(predict_proba(model, tok, NEW_TEXTS, max_length=64), used.predict_proba(NEW_TEXTS),
+                       atol=1e-5)
 
 
 def test_a_teacher_head_that_does_not_fit_the_student_is_refused(tiny_model_dir):
@@ -339,8 +341,8 @@ def test_training_on_soft_targets_moves_the_student_towards_them(tiny_model_dir)
     texts = [f"text number {i}" for i in range(8)]
     targets = np.tile(np.array([[0.7, 0.2, 0.1]], dtype=np.float32), (8, 1))
     model, tok = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=0)
-    history = train_classifier(model, tok, texts, targets, TrainConfig(epochs=1, min_steps=40, learning_rate=1e-2,
-                                                                     batch_size=4, max_length=16))
+    config = TrainConfig(epochs=1, min_steps=40, learning_rate=1e-2, batch_size=4, max_length=16)
+    history = train_classifier(model, tok, texts, targets, config)
     assert len([r for r in history if "loss" in r]) == 40
     mean = predict_proba(model, tok, texts, max_length=16).mean(0)
     # Soft targets are learnt as distributions, not as their argmax (which would drive "a" to 1).
@@ -385,7 +387,8 @@ def test_mean_pooling_student_saves_reloads_and_old_exports_still_load(tiny_mode
     # An export written before the student had the teacher's head: a plain sequence classifier.
     old = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
     old.save_pretrained(tmp_path / "old")
-    assert type(StudentClassifier.from_pretrained(tmp_path / "old")).__name__ == "BertForSequenceClassification"
+    old = StudentClassifier.from_pretrained(tmp_path / "old")
+    assert type(old).__name__ == "BertForSequenceClassification"
 
 
 def test_pseudo_label_quality_is_read_from_the_cross_fitted_labels():
@@ -405,20 +408,24 @@ def test_pseudo_label_quality_is_read_from_the_cross_fitted_labels():
 
 
 def test_the_teacher_keeps_cross_fitted_labels_of_every_labelled_text():
-    table = {f"t{i}": v for i, v in enumerate([[1, 0], [0.9, 0.1], [0.8, 0.3], [0.2, 1], [0.1, 0.9], [0.5, 0.45]])}
+    points = [[1, 0], [0.9, 0.1], [0.8, 0.3], [0.2, 1], [0.1, 0.9], [0.5, 0.45]]
+    table = {f"t{i}": v for i, v in enumerate(points)}
     teacher = FewShotTeacher(FakeEncoder(table), ["x", "y"], seed=0)
     teacher.fit(list(table), ["x", "x", "x", "y", "y", "y"])
     cf = teacher.cross_fitted_
     assert cf["label"].tolist() == ["x", "x", "x", "y", "y", "y"] and len(cf) == 6
-    assert cf["predicted"].isin(["x", "y"]).all() and ((cf["confidence"] >= 0.5) & (cf["confidence"] <= 1)).all()
+    assert cf["predicted"].isin(["x", "y"]).all()
+    assert ((cf["confidence"] >= 0.5) & (cf["confidence"] <= 1)).all()
 
 
 def test_distillation_set_puts_the_teachers_rows_after_the_labelled_texts():
     from helpers.classification import distillation_set
 
     probs = np.array([[0.6, 0.4], [0.1, 0.9], [0.5, 0.5]], dtype=np.float32)
-    pseudo = pd.DataFrame({"text": ["u2", "u0"], "label": ["y", "x"], "confidence": [0.9, 0.6], "source_row": [1, 0]})
+    pseudo = pd.DataFrame({"text": ["u2", "u0"], "label": ["y", "x"], "confidence": [0.9, 0.6],
+                           "source_row": [1, 0]})
     texts, targets = distillation_set(["g"], ["y"], pseudo, probs, ["x", "y"], soft=True)
     assert texts == ["g", "u2", "u0"]
     assert np.allclose(targets, [[0, 1], [0.1, 0.9], [0.6, 0.4]])
-    assert distillation_set(["g"], ["y"], pseudo, probs, ["x", "y"], soft=False) == (["g", "u2", "u0"], ["y", "y", "x"])
+    hard = distillation_set(["g"], ["y"], pseudo, probs, ["x", "y"], soft=False)
+    assert hard == (["g", "u2", "u0"], ["y", "y", "x"])

@@ -136,7 +136,8 @@ def test_reload_difference_is_zero_for_a_good_export_and_large_for_a_wrong_head(
     with torch.no_grad():
         # the in-memory model no longer matches the export (random: a constant added to every
         # weight would shift the logits by the pooled vector's sum, ~0 after LayerNorm)
-        model.classifier.weight.add_(torch.randn_like(model.classifier.weight, generator=torch.Generator().manual_seed(0)))
+        noise = torch.randn(model.classifier.weight.shape, generator=torch.Generator().manual_seed(0))
+        model.classifier.weight.add_(noise)
     assert reload_difference(model, tok, paths.model_dir, texts, StudentClassifier) > 0.01
 
 

@@ -71,7 +71,8 @@ class TrainingPlan:
         else:
             left = self.budget_seconds - self.spent_seconds - self.reserved_seconds
             lines.append(f"budget {self.budget_seconds / 60:.1f} min: {self.spent_seconds:.0f} s spent, "
-                         f"{self.reserved_seconds:.0f} s kept for evaluation and export, {left:.0f} s for training")
+                         f"{self.reserved_seconds:.0f} s kept for evaluation and export, "
+                         f"{left:.0f} s for training")
         for run in self.runs:
             state = ("skipped" if run.steps == 0 else
                      f"{run.steps} steps (~{run.seconds:.0f} s at {self.step_seconds[run.name]:.2f} s/step)")
@@ -122,7 +123,8 @@ def _update_seconds(model) -> float:
     return time.perf_counter() - start
 
 
-def representative_lengths(lengths: Sequence[int], batch_size: int, quantiles=(0.25, 0.5, 0.75)) -> list[list[int]]:
+def representative_lengths(lengths: Sequence[int], batch_size: int,
+                           quantiles=(0.25, 0.5, 0.75)) -> list[list[int]]:
     """Indices of a few batches whose lengths are typical of training with length-grouped batches:
     ``batch_size`` neighbours in the length order at each quantile (what a step there costs)."""
     order = np.argsort(np.asarray(lengths), kind="stable")
