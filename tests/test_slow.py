@@ -36,14 +36,15 @@ def test_training_notebook_defaults_on_banking(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     r = {name: v["scores"]["accuracy"] for name, v in m["results"].items()}
     assert m["model"] == MINILM and m["examples"]["pseudo_labelled"] == 200
-    # An untrained head is near chance (0.125); a loop that learns nothing stays there.
-    assert r["student-base"] < 0.3
-    # Measured: teacher 0.79, labelled-only 0.80, distilled 0.84. Floors leave room for
+    # The student starts from the teacher's head: before training it is the teacher (0.789), and a
+    # loop that learns nothing stays there.
+    assert r["student-base"] == pytest.approx(r["teacher"], abs=0.01)
+    # Measured (seed 42): teacher 0.789, labelled-only 0.875, distilled 0.891. Floors leave room for
     # run-to-run noise on other CPUs without letting a broken loop through.
-    assert r["student-labelled"] >= 0.65
-    assert r["student-distilled"] >= 0.75
-    assert r["student-distilled"] >= r["teacher"] - 0.03
-    assert m["results"]["student-distilled"]["scores"]["macro_f1"] >= 0.75
+    assert r["student-labelled"] >= 0.75
+    assert r["student-distilled"] >= 0.80 and r["student-distilled"] >= r["teacher"] + 0.04
+    assert m["results"]["student-distilled"]["scores"]["macro_f1"] >= 0.80
+    assert m["plan"]["runs"][0]["name"] == "student-distilled"
 
     # The export serves: the deployment notebook on the test set reproduces the accuracy.
     dep = tmp_path / "dep"
@@ -52,9 +53,9 @@ def test_training_notebook_defaults_on_banking(tmp_path):
     d = json.loads((dep / "metrics.json").read_text())
     assert d["gold"]["accuracy"] == pytest.approx(r["student-distilled"], abs=1e-9)
 
-    # The ONNX variants, gated on the 400 unlabelled texts (measured: fp32 agrees on all 400, int8 on 396,
-    # exactly the 99 points required; on test, for information, fp32 the same on all 128 texts, int8
-    # 85.9 vs 83.6, +2.3 points).
+    # The ONNX variants, gated on the 400 unlabelled texts (measured: fp32 agrees on all 400, int8 on 395,
+    # under the 99 points required; on test, for information, fp32 the same on all 128 texts, int8
+    # 91.4 vs 89.1, +2.3 points, the same label on 97.7%).
     v = {row["backend"]: row for row in m["variants"]}
     assert v["onnx"]["gate inputs"] == 400 and v["onnx"]["gate label_agreement"] >= 99
     assert v["onnx"]["recommended"] and v["onnx"]["same on test %"] >= 99
