@@ -32,7 +32,10 @@ def test_teacher_on_banking_beats_chance_by_far():
 def test_training_notebook_defaults_on_banking(tmp_path):
     """The README's main job, on its defaults: the distilled student learns the task."""
     out = tmp_path / "out"
-    run_notebook("classification-training.ipynb", tmp_path, OUTPUT_DIR=str(out))
+    # No time budget: on a loaded machine the plan would cut the runs (that is its job, tested in
+    # test_budget.py); this test holds the recipe to quality floors. On a quiet 2-core machine the
+    # default plan cuts nothing here (276 s of the 600).
+    run_notebook("classification-training.ipynb", tmp_path, OUTPUT_DIR=str(out), TIME_BUDGET_MINUTES=None)
     m = json.loads((out / "metrics.json").read_text())
     r = {name: v["scores"]["accuracy"] for name, v in m["results"].items()}
     assert m["model"] == MINILM and m["examples"]["pseudo_labelled"] == 200
