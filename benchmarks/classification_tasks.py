@@ -158,7 +158,7 @@ def main() -> None:
     from helpers.core.notebook import setup_notebook
 
     setup_notebook()
-    out_root = Path(args.out)
+    out_root = Path(args.out).resolve()  # the notebooks run in notebooks/: a relative path would land there
     out_root.mkdir(parents=True, exist_ok=True)
     log = out_root / "runs.jsonl"
     done = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
