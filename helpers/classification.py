@@ -13,6 +13,8 @@ The workflow the notebooks follow:
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +218,23 @@ def pseudo_label_quality(teacher: FewShotTeacher, pseudo: pd.DataFrame) -> dict:
     return {"accuracy": float(correct.mean()),
             "kept_accuracy": float(correct[kept.index].mean()) if len(kept) else None,
             "labelled_texts": int(len(cf)), "confidence_bar": bar, "labelled_above_bar": int(len(kept))}
+
+
+def agreed_pseudo_labels(pseudo: pd.DataFrame, student_probs: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
+    """The kept pseudo-labels that a second reader confirms: rows of ``pseudo`` (from
+    :func:`select_pseudo_labels`) whose label is also the student's most probable one.
+
+    The student trained on the labelled texts alone errs differently from the teacher (it learnt
+    from gold labels, the teacher from a few dozen texts through a frozen encoder); where both
+    agree, the label is more often right than where either speaks alone. ``student_probs`` has one
+    row per row of ``pseudo``, columns in ``labels`` order. Adds ``student_confidence``.
+    """
+    student_probs = np.asarray(student_probs, dtype=float)
+    if student_probs.shape != (len(pseudo), len(labels)):
+        raise ValueError(f"student_probs has shape {student_probs.shape}, expected ({len(pseudo)}, {len(labels)})")
+    predicted = np.asarray(labels, dtype=object)[student_probs.argmax(1)] if len(pseudo) else np.array([])
+    agreed = pseudo.assign(student_confidence=student_probs.max(1) if len(pseudo) else [])
+    return agreed[predicted == pseudo["label"].to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -529,15 +548,17 @@ def train_classifier(
     return run_trainer(model, tokenizer, dataset, config, TargetCollator(tokenizer), output_dir)
 
 
-def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig) -> list[dict]:
+def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig,
+                    quantiles=(0.25, 0.5, 0.75)) -> list[dict]:
     """A few training batches of ``texts``, as training builds them, for :func:`measure_step_seconds`."""
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
     lengths = [len(ids) for ids in enc["input_ids"]]
     if config.group_by_length:
-        picks = representative_lengths(lengths, config.batch_size)
+        picks = representative_lengths(lengths, config.batch_size, quantiles)
     else:  # random batches are padded to their longest text
         rng = np.random.default_rng(config.seed)
-        picks = [rng.choice(len(texts), min(config.batch_size, len(texts)), replace=False) for _ in range(3)]
+        picks = [rng.choice(len(texts), min(config.batch_size, len(texts)), replace=False)
+                 for _ in quantiles]
     n = model.config.num_labels
     collate = TargetCollator(tokenizer)
     keys = [k for k in MODEL_INPUTS if k in enc]
@@ -547,45 +568,63 @@ def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig)
 
 def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts: Sequence[str],
                   config: TrainConfig, budget_minutes: float | None, spent_seconds: float,
-                  reserved_seconds: float, compare_labelled: bool = True) -> TrainingPlan:
-    """Measure a training step on the folder's own texts and plan the students' runs to fit the budget.
+                  reserved_seconds: float, min_distilled_share: float = 0.3) -> TrainingPlan:
+    """Measure a training step on the folder's own texts and plan the student's two rounds to fit the budget.
 
-    The distilled student (the one exported) comes first and is only cut if it alone does not fit;
-    the labelled-only student (a comparison) gets what is left, or is skipped when that is under
-    30% of its steps. ``model`` is timed as it will train (frozen layers and all); its weights do
-    not change.
+    The student trains in two rounds: first on the labelled texts alone (``student-labelled``, never
+    skipped, at least one step), then on the labelled texts plus the pseudo-labels it agrees with
+    (``student-distilled``), which gets what is left, or is skipped when that is under
+    ``min_distilled_share`` of its steps (the labelled round is then what is exported: a distillation
+    cut to a stub would only add the teacher's noise). ``model`` is timed as it will train (frozen
+    layers and all); its weights do not change. The time the measuring itself takes is counted as
+    spent.
 
     Args:
         model: A student from :func:`build_student` (after :func:`freeze_lower_layers`).
         tokenizer: Its tokenizer.
-        labelled_texts: The labelled-only run's texts.
-        distil_texts: The distilled run's texts.
+        labelled_texts: The first round's texts.
+        distil_texts: The second round's texts at most (labelled + all kept pseudo-labelled texts).
         config: The runs' settings: their wanted steps are :func:`planned_steps` of it.
         budget_minutes: The whole notebook's budget; None or <= 0: no budget.
         spent_seconds: Already spent (``record.elapsed()``).
         reserved_seconds: For the stages after training (:func:`reserve_seconds`).
-        compare_labelled: Whether the labelled-only run is wanted at all.
+        min_distilled_share: Smallest share of its wanted steps the second round is run with.
     """
+    start = time.perf_counter()
     step = {"student-distilled": measure_step_seconds(
         model, _timing_batches(model, tokenizer, distil_texts, config))}
-    wanted = {"student-distilled": planned_steps(len(distil_texts), config)}
-    if compare_labelled:
-        step["student-labelled"] = measure_step_seconds(
-            model, _timing_batches(model, tokenizer, labelled_texts, config), warmup=0)
-        wanted["student-labelled"] = planned_steps(len(labelled_texts), config)
+    step["student-labelled"] = measure_step_seconds(
+        model, _timing_batches(model, tokenizer, labelled_texts, config, quantiles=(0.5,)), warmup=0)
+    wanted = {"student-labelled": planned_steps(len(labelled_texts), config),
+              "student-distilled": planned_steps(len(distil_texts), config)}
     budget = budget_minutes * 60 if budget_minutes and budget_minutes > 0 else None
-    return plan_runs(wanted, step, budget, spent_seconds, reserved_seconds)
+    spent = spent_seconds + time.perf_counter() - start
+    return plan_runs(wanted, step, budget, spent, reserved_seconds,
+                     min_share={"student-distilled": min_distilled_share})
+
+
+def affordable_inputs(cap: int, available: int, seconds_per_input: float, budget_minutes: float | None,
+                      share: float = 0.1, floor: int = 100) -> int:
+    """How many inputs a stage after training (the variants' gate, the static calibration) may use:
+    at most ``cap`` and ``available``, and under a budget no more than fit in ``share`` of it at the
+    measured ``seconds_per_input`` (every pass the stage makes over one input), but not under
+    ``floor`` (fewer would decide nothing). Long texts thus get a smaller gate, short ones the full."""
+    n = min(int(cap), int(available))
+    if budget_minutes and budget_minutes > 0 and seconds_per_input > 0:
+        n = min(n, max(int(floor), math.floor(share * budget_minutes * 60 / seconds_per_input)))
+    return max(0, n)
 
 
 def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int,
-                    calibration_texts: int = 0) -> float:
+                    calibration_texts: int = 0, relabel_texts: int = 0) -> float:
     """Time to keep for what follows training: two students scored on the test set, the export, and
     ``variants`` ONNX variants converted (~15 s each, measured with MiniLM-L6) and run with PyTorch
     on the gate and test texts, plus ``calibration_texts`` run through the graph for the static int8
     variant (counted twice: calibration records every activation). ``seconds_per_text`` is a forward
     pass's cost per text, measured on the folder (the teacher's embedding stage); ONNX Runtime is
-    faster than that, so this errs long."""
-    evaluation = 2 * test_texts * seconds_per_text
+    faster than that, so this errs long. ``relabel_texts``: the pseudo-labelled texts the
+    labelled-only student reads between the two rounds."""
+    evaluation = 2 * test_texts * seconds_per_text + relabel_texts * seconds_per_text
     gate = (variants + 1) * (gate_texts + test_texts) * seconds_per_text if variants else 0.0
     calibration = 2 * calibration_texts * seconds_per_text if variants else 0.0
     return round(10.0 + evaluation + gate + calibration + 15.0 * variants, 1)
@@ -846,7 +885,8 @@ def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_
                                tarball=None, max_length: int = 256, backends=None,
                                gate_texts: Sequence[str] | None = None,
                                gate_source: str = "unlabelled texts",
-                               calibration_texts: Sequence[str] | None = None) -> pd.DataFrame:
+                               calibration_texts: Sequence[str] | None = None,
+                               max_calibration: int | None = MAX_CALIBRATION_INPUTS) -> pd.DataFrame:
     """ONNX and int8 variants of a classifier export, gated on ``gate_texts`` and scored on a test set.
 
     A variant is recommended iff it predicts PyTorch's label on at least ``100 - max_drop`` % of
@@ -854,8 +894,9 @@ def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_
     needed). Accuracy and macro-F1 on ``texts``/``labels`` (the test set) are reported beside it,
     for information. Without ``gate_texts`` nothing is decided (``recommended`` None).
 
-    ``calibration_texts`` (the task's unlabelled texts; up to 200 are sampled, never a test text)
+    ``calibration_texts`` (the task's unlabelled texts; up to ``max_calibration`` are sampled, never a test text)
     calibrate the static int8 variant (``onnx-int8-static``); without them it is skipped.
     """
-    adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source, calibration_texts)
+    adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source, calibration_texts,
+                              max_calibration=max_calibration)
     return export_variants(folder, adapter, max_drop, backends, tarball)

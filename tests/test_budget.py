@@ -104,3 +104,52 @@ def test_reserve_seconds_grows_with_what_follows_training():
     # three variants: 4 passes over 400 gate + 100 test texts, and 200 calibration texts counted twice
     assert reserve_seconds(0.01, 100, 400, 3, 200) == 12.0 + 4 * 5.0 + 4.0 + 45.0
     assert reserve_seconds(0.01, 100, 400, 0, 200) == 12.0  # no export, no calibration
+    # the relabelling pass between the two rounds: one forward pass per pseudo-labelled text
+    assert reserve_seconds(0.01, 100, 0, 0, relabel_texts=500) == 12.0 + 5.0
+
+
+def test_round_two_cut_below_its_minimum_share_is_skipped_and_round_one_is_never_skipped():
+    wanted = {"student-labelled": 150, "student-distilled": 160}
+    step = {"student-labelled": 2.0, "student-distilled": 2.0}
+    # 400 s left: round 1 takes 300, round 2 would get 50 of 160 steps (31%): run, cut
+    plan = plan_runs(wanted, step, 1000, 400, 200, min_share={"student-distilled": 0.3})
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (150, 50)
+    # 380 s left: 40 of 160 (25%) is a stub: skipped, and said so
+    plan = plan_runs(wanted, step, 1000, 420, 200, min_share={"student-distilled": 0.3})
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (150, 0)
+    assert plan.notes == ["student-distilled skipped: 160 steps would take ~320 s, 80 s were left"]
+    # nothing left: round 1 still gets a step
+    plan = plan_runs(wanted, step, 600, 700, 200, min_share={"student-distilled": 0.3})
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (1, 0)
+
+
+def test_gate_and_calibration_inputs_shrink_to_a_share_of_the_budget_for_long_texts():
+    from helpers.classification import affordable_inputs
+
+    # short texts: 4 passes x 5 ms per input, a tenth of 10 minutes buys 3,000: the cap holds
+    assert affordable_inputs(500, 1000, 0.02, 10) == 500
+    assert affordable_inputs(500, 300, 0.02, 10) == 300  # fewer texts than the cap
+    # long texts: 4 passes x 0.1 s: 60 s buy 150
+    assert affordable_inputs(500, 1000, 0.4, 10) == 150
+    # very long ones: never under the floor (fewer would decide nothing), unless there are fewer texts
+    assert affordable_inputs(500, 1000, 5.0, 10) == 100 and affordable_inputs(500, 40, 5.0, 10) == 40
+    assert affordable_inputs(500, 1000, 0.4, None) == 500  # no budget: the cap
+
+
+def test_plan_students_times_both_rounds_labelled_first_and_counts_its_own_time(tiny_model_dir):
+    from helpers.classification import build_student, plan_students
+    from helpers.core.models import load_tokenizer
+    from helpers.core.training import TrainConfig
+
+    model, _ = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    config = TrainConfig(epochs=1, min_steps=2, max_steps=50, batch_size=4, max_length=32, group_by_length=True)
+    labelled = [f"labelled text number {i}" for i in range(8)]
+    distil = labelled + [f"a longer unlabelled text, number {i}, with more words in it" for i in range(40)]
+    before = [p.detach().clone() for p in model.parameters()]
+    plan = plan_students(model, tokenizer, labelled, distil, config, None, spent_seconds=0.0, reserved_seconds=0.0)
+    assert [(r.name, r.wanted_steps, r.steps) for r in plan.runs] == [
+        ("student-labelled", 2, 2), ("student-distilled", 12, 12)]
+    assert plan.spent_seconds > 0  # the timing itself is spent time
+    assert set(plan.step_seconds) == {"student-labelled", "student-distilled"}
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

@@ -9,6 +9,7 @@ import pytest
 from helpers.classification import (
     FewShotTeacher,
     TextClassifier,
+    agreed_pseudo_labels,
     build_student,
     evaluate_classifier,
     predict_proba,
@@ -107,6 +108,25 @@ def test_select_pseudo_labels_is_balanced_and_most_confident_first():
     strict = select_pseudo_labels(texts, probs, ["a", "b"], keep_fraction=1.0, min_confidence=0.7)
     assert sorted(strict["text"]) == ["t0", "t1", "t2", "t4", "t5"]
     assert (strict["confidence"] >= 0.7).all()
+
+
+def test_agreed_pseudo_labels_keep_the_rows_the_student_labels_the_same():
+    texts = [f"t{i}" for i in range(6)]
+    probs = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.9, 0.0],
+                      [0.2, 0.7, 0.1], [0.0, 0.1, 0.9], [0.1, 0.0, 0.9]])
+    pseudo = select_pseudo_labels(texts, probs, ["a", "b", "c"], keep_fraction=1.0)
+    student = {"t0": [0.6, 0.4, 0.0], "t1": [0.3, 0.7, 0.0],   # agrees on t0, not on t1
+               "t2": [0.2, 0.5, 0.3], "t3": [0.1, 0.3, 0.6],   # agrees on t2, not on t3
+               "t4": [0.0, 0.2, 0.8], "t5": [0.0, 0.3, 0.7]}   # agrees on both
+    agreed = agreed_pseudo_labels(pseudo, np.array([student[t] for t in pseudo["text"]]), ["a", "b", "c"])
+    assert sorted(agreed["text"]) == ["t0", "t2", "t4", "t5"]
+    assert agreed.set_index("text")["label"].to_dict() == {"t0": "a", "t2": "b", "t4": "c", "t5": "c"}
+    assert agreed.set_index("text")["student_confidence"].to_dict() == {"t0": 0.6, "t2": 0.5, "t4": 0.8,
+                                                                         "t5": 0.7}
+    assert list(agreed.columns) == [*pseudo.columns, "student_confidence"]
+    assert agreed_pseudo_labels(pseudo.iloc[:0], np.zeros((0, 3)), ["a", "b", "c"]).empty
+    with pytest.raises(ValueError, match=r"expected \(6, 3\)"):
+        agreed_pseudo_labels(pseudo, np.zeros((6, 2)), ["a", "b", "c"])
 
 
 def test_select_pseudo_labels_ties_are_deterministic():
