@@ -133,6 +133,8 @@ def summarise(runs: pd.DataFrame, int8: pd.DataFrame) -> str:
         quality.append({"task": task, "seeds": len(g), "teacher": spread(g["teacher_acc"]),
                         "labelled only": spread(g["labelled_acc"]), "distilled": spread(g["distilled_acc"]),
                         "distilled − best source": f"{100 * (g['distilled_acc'] - best_source).mean():+.1f}",
+                        "seeds at or above both": f"{int((g['distilled_acc'] >= best_source - 1e-9).sum())}"
+                                                  f" of {len(g)}",
                         "notebook wall s": f"{g['train_wall_s'].mean():.0f} "
                                            f"(max {g['train_wall_s'].max():.0f})"})
         cols = [c for c in g.columns if c.startswith("s_")]
