@@ -220,7 +220,8 @@ def pseudo_label_quality(teacher: FewShotTeacher, pseudo: pd.DataFrame) -> dict:
             "labelled_texts": int(len(cf)), "confidence_bar": bar, "labelled_above_bar": int(len(kept))}
 
 
-def agreed_pseudo_labels(pseudo: pd.DataFrame, student_probs: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
+def agreed_pseudo_labels(pseudo: pd.DataFrame, student_probs: np.ndarray,
+                         labels: Sequence[str]) -> pd.DataFrame:
     """The kept pseudo-labels that a second reader confirms: rows of ``pseudo`` (from
     :func:`select_pseudo_labels`) whose label is also the student's most probable one.
 
@@ -231,7 +232,8 @@ def agreed_pseudo_labels(pseudo: pd.DataFrame, student_probs: np.ndarray, labels
     """
     student_probs = np.asarray(student_probs, dtype=float)
     if student_probs.shape != (len(pseudo), len(labels)):
-        raise ValueError(f"student_probs has shape {student_probs.shape}, expected ({len(pseudo)}, {len(labels)})")
+        raise ValueError(f"student_probs has shape {student_probs.shape}, "
+                         f"expected ({len(pseudo)}, {len(labels)})")
     predicted = np.asarray(labels, dtype=object)[student_probs.argmax(1)] if len(pseudo) else np.array([])
     agreed = pseudo.assign(student_confidence=student_probs.max(1) if len(pseudo) else [])
     return agreed[predicted == pseudo["label"].to_numpy()].reset_index(drop=True)
@@ -894,7 +896,8 @@ def export_classifier_variants(folder, texts, labels, max_drop: float = DEFAULT_
     needed). Accuracy and macro-F1 on ``texts``/``labels`` (the test set) are reported beside it,
     for information. Without ``gate_texts`` nothing is decided (``recommended`` None).
 
-    ``calibration_texts`` (the task's unlabelled texts; up to ``max_calibration`` are sampled, never a test text)
+    ``calibration_texts`` (the task's unlabelled texts; up to ``max_calibration`` are sampled, never a
+    test text)
     calibrate the static int8 variant (``onnx-int8-static``); without them it is skipped.
     """
     adapter = variant_adapter(folder, texts, labels, max_length, gate_texts, gate_source, calibration_texts,

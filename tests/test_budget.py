@@ -143,11 +143,13 @@ def test_plan_students_times_both_rounds_labelled_first_and_counts_its_own_time(
 
     model, _ = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    config = TrainConfig(epochs=1, min_steps=2, max_steps=50, batch_size=4, max_length=32, group_by_length=True)
+    config = TrainConfig(epochs=1, min_steps=2, max_steps=50, batch_size=4, max_length=32,
+                         group_by_length=True)
     labelled = [f"labelled text number {i}" for i in range(8)]
     distil = labelled + [f"a longer unlabelled text, number {i}, with more words in it" for i in range(40)]
     before = [p.detach().clone() for p in model.parameters()]
-    plan = plan_students(model, tokenizer, labelled, distil, config, None, spent_seconds=0.0, reserved_seconds=0.0)
+    plan = plan_students(model, tokenizer, labelled, distil, config, None, spent_seconds=0.0,
+                         reserved_seconds=0.0)
     assert [(r.name, r.wanted_steps, r.steps) for r in plan.runs] == [
         ("student-labelled", 2, 2), ("student-distilled", 12, 12)]
     assert plan.spent_seconds > 0  # the timing itself is spent time
