@@ -234,8 +234,8 @@ def agreed_pseudo_labels(pseudo: pd.DataFrame, student_probs: np.ndarray,
     if student_probs.shape != (len(pseudo), len(labels)):
         raise ValueError(f"student_probs has shape {student_probs.shape}, "
                          f"expected ({len(pseudo)}, {len(labels)})")
-    predicted = np.asarray(labels, dtype=object)[student_probs.argmax(1)] if len(pseudo) else np.array([])
-    agreed = pseudo.assign(student_confidence=student_probs.max(1) if len(pseudo) else [])
+    predicted = np.asarray(labels, dtype=object)[student_probs.argmax(1)]
+    agreed = pseudo.assign(student_confidence=student_probs.max(1))
     return agreed[predicted == pseudo["label"].to_numpy()].reset_index(drop=True)
 
 
