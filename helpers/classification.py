@@ -413,6 +413,37 @@ def freeze_lower_layers(model: MeanPoolingClassifier, layers: int) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def weights_snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s floating-point weights (for :func:`average_weights` after more training)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+
+def average_weights(model: torch.nn.Module, snapshot: dict[str, torch.Tensor], share: float = 0.5) -> None:
+    """Set ``model``'s weights, in place, to ``share * snapshot + (1 - share) * current``.
+
+    ``snapshot`` is an earlier point of the same training (:func:`weights_snapshot`), e.g. the
+    labelled-only round before the distillation round continued from it. Both ends start from the
+    same weights, so the straight line between them stays in one basin of the loss; its midpoint
+    keeps what each end learnt and averages out much of the noise the last round added (weight-space
+    ensembling, as in WiSE-FT and model soups). Integer buffers (position ids) are left alone.
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must lie in [0, 1], got {share}")
+    state = model.state_dict()
+    missing = sorted(k for k, v in state.items() if v.is_floating_point() and k not in snapshot)
+    if missing:
+        raise ValueError(f"the snapshot lacks {len(missing)} of the model's weights (first: {missing[0]}); "
+                         "take it from this model with weights_snapshot")
+    floats = {k: v for k, v in state.items() if v.is_floating_point()}
+    for key, value in floats.items():  # all checked before any weight changes
+        if snapshot[key].shape != value.shape:
+            raise ValueError(f"{key}: the snapshot has shape {tuple(snapshot[key].shape)}, "
+                             f"the model {tuple(value.shape)}")
+    with torch.no_grad():
+        for key, value in floats.items():
+            value.mul_(1.0 - share).add_(snapshot[key].to(value.dtype), alpha=share)
+
+
 def soft_targets(labels: Sequence[str], all_labels: Sequence[str]) -> np.ndarray:
     """One-hot rows for gold labels (the labelled examples' targets beside the teacher's probabilities)."""
     index = {label: i for i, label in enumerate(all_labels)}
@@ -575,11 +606,12 @@ def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts:
 
     The student trains in two rounds: first on the labelled texts alone (``student-labelled``, never
     skipped, at least one step), then on the labelled texts plus the pseudo-labels it agrees with
-    (``student-distilled``), which gets what is left, or is skipped when that is under
-    ``min_distilled_share`` of its steps (the labelled round is then what is exported: a distillation
-    cut to a stub would only add the teacher's noise). ``model`` is timed as it will train (frozen
-    layers and all); its weights do not change. The time the measuring itself takes is counted as
-    spent.
+    (``student-distilled``). When both do not fit, both are cut by the same share of their steps (the
+    second round builds on the first: neither is starved for the other); when that share is under
+    ``min_distilled_share``, the second round is skipped and the first gets what is left (it is then
+    what is exported: a distillation cut to a stub would only add the teacher's noise). ``model`` is
+    timed as it will train (frozen layers and all); its weights do not change. The time the
+    measuring itself takes is counted as spent.
 
     Args:
         model: A student from :func:`build_student` (after :func:`freeze_lower_layers`).
@@ -602,7 +634,7 @@ def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts:
     budget = budget_minutes * 60 if budget_minutes and budget_minutes > 0 else None
     spent = spent_seconds + time.perf_counter() - start
     return plan_runs(wanted, step, budget, spent, reserved_seconds,
-                     min_share={"student-distilled": min_distilled_share})
+                     min_share={"student-distilled": min_distilled_share}, proportional=True)
 
 
 def affordable_inputs(cap: int, available: int, seconds_per_input: float, budget_minutes: float | None,
@@ -619,14 +651,14 @@ def affordable_inputs(cap: int, available: int, seconds_per_input: float, budget
 
 def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int,
                     calibration_texts: int = 0, relabel_texts: int = 0) -> float:
-    """Time to keep for what follows training: two students scored on the test set, the export, and
-    ``variants`` ONNX variants converted (~15 s each, measured with MiniLM-L6) and run with PyTorch
-    on the gate and test texts, plus ``calibration_texts`` run through the graph for the static int8
-    variant (counted twice: calibration records every activation). ``seconds_per_text`` is a forward
-    pass's cost per text, measured on the folder (the teacher's embedding stage); ONNX Runtime is
-    faster than that, so this errs long. ``relabel_texts``: the pseudo-labelled texts the
-    labelled-only student reads between the two rounds."""
-    evaluation = 2 * test_texts * seconds_per_text + relabel_texts * seconds_per_text
+    """Time to keep for what follows training: three students scored on the test set (round 1, round
+    2, their average), the export, and ``variants`` ONNX variants converted (~15 s each, measured
+    with MiniLM-L6) and run with PyTorch on the gate and test texts, plus ``calibration_texts`` run
+    through the graph for the static int8 variant (counted twice: calibration records every
+    activation). ``seconds_per_text`` is a forward pass's cost per text, measured on the folder (the
+    teacher's embedding stage); ONNX Runtime is faster than that, so this errs long.
+    ``relabel_texts``: the pseudo-labelled texts the labelled-only student reads between the rounds."""
+    evaluation = 3 * test_texts * seconds_per_text + relabel_texts * seconds_per_text
     gate = (variants + 1) * (gate_texts + test_texts) * seconds_per_text if variants else 0.0
     calibration = 2 * calibration_texts * seconds_per_text if variants else 0.0
     return round(10.0 + evaluation + gate + calibration + 15.0 * variants, 1)

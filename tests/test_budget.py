@@ -99,13 +99,13 @@ def test_a_planned_run_gets_exactly_its_steps_and_length_grouped_batches():
 def test_reserve_seconds_grows_with_what_follows_training():
     from helpers.classification import reserve_seconds
 
-    # 10 s fixed + 2 x 100 test texts x 0.01 s + 15 s per variant
-    assert reserve_seconds(0.01, 100, 0, 0) == 12.0
+    # 10 s fixed + 3 students x 100 test texts x 0.01 s + 15 s per variant
+    assert reserve_seconds(0.01, 100, 0, 0) == 13.0
     # three variants: 4 passes over 400 gate + 100 test texts, and 200 calibration texts counted twice
-    assert reserve_seconds(0.01, 100, 400, 3, 200) == 12.0 + 4 * 5.0 + 4.0 + 45.0
-    assert reserve_seconds(0.01, 100, 400, 0, 200) == 12.0  # no export, no calibration
+    assert reserve_seconds(0.01, 100, 400, 3, 200) == 13.0 + 4 * 5.0 + 4.0 + 45.0
+    assert reserve_seconds(0.01, 100, 400, 0, 200) == 13.0  # no export, no calibration
     # the relabelling pass between the two rounds: one forward pass per pseudo-labelled text
-    assert reserve_seconds(0.01, 100, 0, 0, relabel_texts=500) == 12.0 + 5.0
+    assert reserve_seconds(0.01, 100, 0, 0, relabel_texts=500) == 13.0 + 5.0
 
 
 def test_round_two_cut_below_its_minimum_share_is_skipped_and_round_one_is_never_skipped():
@@ -121,6 +121,42 @@ def test_round_two_cut_below_its_minimum_share_is_skipped_and_round_one_is_never
     # nothing left: round 1 still gets a step
     plan = plan_runs(wanted, step, 600, 700, 200, min_share={"student-distilled": 0.3})
     assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (1, 0)
+
+
+def test_a_proportional_plan_cuts_both_rounds_by_one_share_or_drops_the_second():
+    wanted = {"student-labelled": 150, "student-distilled": 160}
+    step = {"student-labelled": 2.0, "student-distilled": 2.0}
+    floor = {"student-distilled": 0.3}
+    # 400 s left for 620 s of steps: both get 64.5% (greedy would give 150 and 50)
+    plan = plan_runs(wanted, step, 1000, 400, 200, min_share=floor, proportional=True)
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (96, 103)
+    assert sum(r.seconds for r in plan.runs) <= 400
+    assert plan.notes == ["student-labelled cut to 96 of 150 steps to fit the budget",
+                          "student-distilled cut to 103 of 160 steps to fit the budget"]
+    # 150 s left: a share of 24% is under round 2's floor: it is dropped, round 1 takes all 150 s
+    plan = plan_runs(wanted, step, 1000, 650, 200, min_share=floor, proportional=True)
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (75, 0)
+    assert plan.notes[0].startswith("student-distilled skipped: every run would get 24% of its steps")
+    assert plan.notes[1] == "student-labelled cut to 75 of 150 steps to fit the budget"
+    # enough time, or no budget: every run in full, nothing given up
+    for budget, spent in ((1000, 100), (None, 0)):
+        plan = plan_runs(wanted, step, budget, spent, 200, min_share=floor, proportional=True)
+        assert [r.steps for r in plan.runs] == [150, 160] and plan.notes == []
+    # nothing left at all: round 1 still gets a step
+    plan = plan_runs(wanted, step, 600, 700, 200, min_share=floor, proportional=True)
+    assert (plan.steps("student-labelled"), plan.steps("student-distilled")) == (1, 0)
+
+
+@pytest.mark.parametrize("left", [0, 7, 150, 333, 619, 620, 5000])
+def test_a_proportional_plan_never_overspends_beyond_the_first_step(left):
+    wanted = {"a": 150, "b": 160, "c": 40}
+    step = {"a": 2.0, "b": 1.5, "c": 4.0}
+    plan = plan_runs(wanted, step, 1000, 1000 - left, 0, min_share={"b": 0.3, "c": 0.5}, proportional=True)
+    spent = sum(r.seconds for r in plan.runs)
+    assert spent <= max(left, step["a"]) + 1e-9
+    shares = [r.steps / r.wanted_steps for r in plan.runs if r.steps]
+    assert max(shares) - min(shares) < 0.02 or len(shares) == 1  # one share for every run kept
+    assert plan.steps("a") >= 1
 
 
 def test_gate_and_calibration_inputs_shrink_to_a_share_of_the_budget_for_long_texts():

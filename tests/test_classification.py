@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from helpers.classification import (
     FewShotTeacher,
@@ -388,6 +389,46 @@ def test_frozen_layers_do_not_change_in_training(tiny_model_dir):
                      TrainConfig(epochs=1, min_steps=5, learning_rate=1e-2, batch_size=2, max_length=16))
     assert np.array_equal(model.encoder.encoder.layer[0].output.dense.weight.detach(), frozen)
     assert not np.array_equal(model.encoder.encoder.layer[1].output.dense.weight.detach(), free)
+
+
+def test_average_weights_is_the_midpoint_of_two_rounds_and_leaves_integer_buffers(tiny_model_dir):
+    from helpers.classification import average_weights, weights_snapshot
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    round1 = weights_snapshot(model)
+    assert all(v.is_floating_point() for v in round1.values())
+    buffers = {k: v.clone() for k, v in model.state_dict().items() if not v.is_floating_point()}
+    train_classifier(model, tok, ["a text", "b text", "other"], ["a", "b", "a"],
+                     TrainConfig(epochs=1, min_steps=3, learning_rate=1e-2, batch_size=2, max_length=16))
+    round2 = weights_snapshot(model)
+    moved = [k for k in round1 if not torch.equal(round1[k], round2[k])]
+    assert "classifier.weight" in moved and len(moved) > 2
+    average_weights(model, round1)
+    state = model.state_dict()
+    for key in round1:
+        assert torch.allclose(state[key], (round1[key] + round2[key]) / 2, atol=1e-6), key
+    assert all(torch.equal(state[k], v) for k, v in buffers.items())
+    average_weights(model, round1, share=1.0)  # all the way back: the snapshot itself
+    assert all(torch.allclose(model.state_dict()[k], v, atol=1e-6) for k, v in round1.items())
+    # the averaged model is a working model: its probabilities are rows that sum to one
+    assert np.allclose(predict_proba(model, tok, ["a text"], max_length=16).sum(1), 1.0)
+
+
+def test_average_weights_refuses_a_snapshot_of_another_model(tiny_model_dir):
+    from helpers.classification import average_weights, weights_snapshot
+
+    model, _ = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    other, _ = build_student(str(tiny_model_dir), ["a", "b", "c"], seed=0)
+    before = weights_snapshot(model)
+    with pytest.raises(ValueError, match="classifier.weight: the snapshot has shape"):
+        average_weights(model, weights_snapshot(other))
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())  # nothing half-averaged
+    partial = weights_snapshot(model)
+    partial.pop("classifier.bias")
+    with pytest.raises(ValueError, match="lacks 1 of the model's weights"):
+        average_weights(model, partial)
+    with pytest.raises(ValueError, match="share must lie in"):
+        average_weights(model, weights_snapshot(model), share=1.5)
 
 
 def test_mean_pooling_student_saves_reloads_and_old_exports_still_load(tiny_model_dir, tmp_path):

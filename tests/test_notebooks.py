@@ -55,7 +55,9 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert m["examples"] == {"train": 12, "test": 6, "unstructured": 6,
                              "pseudo_labelled": m["examples"]["pseudo_labelled"]}
     assert 0 < m["examples"]["pseudo_labelled"] <= 6
-    assert set(m["results"]) == {"teacher", "student-base", "student-labelled", "student-distilled"}
+    assert set(m["results"]) == {"teacher", "student-base", "student-labelled", "student-distilled",
+                                 "student-averaged"}
+    assert m["exported"] == "student-averaged" and m["round_one_share"] == 0.5
     for r in m["results"].values():
         assert 0.0 <= r["scores"]["macro_f1"] <= 1.0 and 0.0 <= r["scores"]["accuracy"] <= 1.0
         assert set(r["groups"]) == set(TINY_CLASSES) and r["n"] == 6
@@ -78,14 +80,16 @@ def test_training_then_deployment_notebooks_on_a_tiny_model(tiny_model_dir, tiny
     assert (out / "tiny-model.tar").is_file()
     for plot in ("text-lengths", "training-loss", "confusion-matrix", "per-class-f1"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
-    # The ONNX variants, each gated on the 6 unlabelled texts, with the distilled student's test scores
-    # beside the decision for information.
+    # The ONNX variants, each gated on the 6 unlabelled texts, with the exported (averaged) student's test
+    # scores beside the decision for information.
     assert [v["backend"] for v in m["variants"]] == ["onnx", "onnx-int8", "onnx-int8-static"]
     assert [v["gate inputs"] for v in m["variants"]] == [6, 6, 6]
     assert m["variants"][0]["gate label_agreement"] == 100.0 and m["variants"][0]["recommended"]
     for v in m["variants"]:
-        distilled = 100 * m["results"]["student-distilled"]["scores"]["accuracy"]
-        assert v["accuracy pytorch"] == pytest.approx(distilled, abs=0.01)
+        exported = 100 * m["results"]["student-averaged"]["scores"]["accuracy"]
+        assert v["accuracy pytorch"] == pytest.approx(exported, abs=0.01)
+    info = json.loads((model_dir / "export-info.json").read_text())
+    assert info["exported"] == "student-averaged" and info["round_one_share"] == 0.5
     assert m["variants"][0]["accuracy variant"] == m["variants"][0]["accuracy pytorch"]
     assert "onnx export" in m["seconds"]
     for backend in ("onnx", "onnx-int8", "onnx-int8-static"):
@@ -148,7 +152,8 @@ def test_classification_notebook_students_learn_a_separable_task_from_the_teache
     out = tmp_path / "out"
     run_notebook("classification-training.ipynb", tmp_path, DATA_DIR=str(task), MODEL=str(tiny_model_dir),
                  TEACHER_MODEL=str(tiny_model_dir), EPOCHS=1, MIN_STEPS=60, MAX_STEPS=60, BATCH_SIZE=4,
-                 LEARNING_RATE=3e-3, MAX_LENGTH=16, EXPORT_ONNX=False, OUTPUT_DIR=str(out))
+                 LEARNING_RATE=3e-3, MAX_LENGTH=16, EXPORT_ONNX=False, ROUND_ONE_SHARE=0.0,
+                 OUTPUT_DIR=str(out))
     m = json.loads((out / "metrics.json").read_text())
     accuracy = {name: r["scores"]["accuracy"] for name, r in m["results"].items()}
     # The untrained student is the teacher (same encoder, same pooling, the teacher's head): it scores
@@ -159,6 +164,8 @@ def test_classification_notebook_students_learn_a_separable_task_from_the_teache
     assert 0 < m["agreed_pseudo_labels"] <= m["examples"]["pseudo_labelled"]
     assert accuracy["student-labelled"] >= 0.9 and accuracy["student-distilled"] >= 0.9, accuracy
     assert m["results"]["student-distilled"]["groups"]["sport"]["support"] == 4
+    # ROUND_ONE_SHARE=0: round 2 is exported as it ended, no averaging
+    assert m["exported"] == "student-distilled" and "student-averaged" not in m["results"]
 
 
 @pytest.mark.notebook

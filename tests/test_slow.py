@@ -42,11 +42,12 @@ def test_training_notebook_defaults_on_banking(tmp_path):
     # The student starts from the teacher's head: before training it is the teacher (0.789), and a
     # loop that learns nothing stays there.
     assert r["student-base"] == pytest.approx(r["teacher"], abs=0.01)
-    # Measured (seed 42): teacher 0.789, labelled-only 0.875, distilled 0.891. Floors leave room for
-    # run-to-run noise on other CPUs without letting a broken loop through.
-    assert r["student-labelled"] >= 0.75
-    assert r["student-distilled"] >= 0.80 and r["student-distilled"] >= r["teacher"] + 0.04
-    assert m["results"]["student-distilled"]["scores"]["macro_f1"] >= 0.80
+    # Measured (seed 42): teacher 0.789, labelled-only 0.875, distilled 0.906, averaged (exported) 0.891.
+    # Floors leave room for run-to-run noise on other CPUs without letting a broken loop through.
+    assert m["exported"] == "student-averaged"
+    assert r["student-labelled"] >= 0.75 and r["student-distilled"] >= 0.80
+    assert r["student-averaged"] >= 0.80 and r["student-averaged"] >= r["teacher"] + 0.04
+    assert m["results"]["student-averaged"]["scores"]["macro_f1"] >= 0.80
     assert [r["name"] for r in m["plan"]["runs"]] == ["student-labelled", "student-distilled"]
 
     # The export serves: the deployment notebook on the test set reproduces the accuracy.
@@ -54,11 +55,11 @@ def test_training_notebook_defaults_on_banking(tmp_path):
     run_notebook("classification-deployment.ipynb", tmp_path, MODEL_DIR=str(out / "model"),
                  OUTPUT_DIR=str(dep), LATENCY_REPEATS=10)
     d = json.loads((dep / "metrics.json").read_text())
-    assert d["gold"]["accuracy"] == pytest.approx(r["student-distilled"], abs=1e-9)
+    assert d["gold"]["accuracy"] == pytest.approx(r["student-averaged"], abs=1e-9)
 
-    # The ONNX variants, gated on the 400 unlabelled texts (measured: fp32 agrees on all 400, int8 on 395,
-    # under the 99 points required; on test, for information, fp32 the same on all 128 texts, int8
-    # 91.4 vs 89.1, +2.3 points, the same label on 97.7%).
+    # The ONNX variants, gated on the 400 unlabelled texts (measured on the averaged export: fp32 agrees
+    # on all 400, dynamic int8 on 395, under the 99 points required; on test, for information, fp32 the
+    # same on all 128 texts, dynamic int8 90.6 vs 89.1, +1.6 points, the same label on 96.1%).
     v = {row["backend"]: row for row in m["variants"]}
     assert v["onnx"]["gate inputs"] == 400 and v["onnx"]["gate label_agreement"] >= 99
     assert v["onnx"]["recommended"] and v["onnx"]["same on test %"] >= 99

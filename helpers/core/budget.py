@@ -143,12 +143,16 @@ def plan_runs(
     spent_seconds: float,
     reserved_seconds: float,
     min_share: dict[str, float] | None = None,
+    proportional: bool = False,
 ) -> TrainingPlan:
     """Divide the time left between training runs, in the order of ``wanted`` (most important first).
 
-    Each run gets the steps it wants if they fit in what is left, else what fits. A run that would get
-    less than ``min_share[name]`` of its wanted steps is skipped instead (a comparison run cut to a
-    stub measures nothing); the first run is never skipped but gets at least one step.
+    Greedy (the default): each run gets the steps it wants if they fit in what is left, else what
+    fits. Proportional: when not every run fits, each gets the same share of its wanted steps (for
+    runs that build on each other, such as a second round continuing the first, where starving the
+    later one wastes the earlier). Either way, a run that would get less than ``min_share[name]`` of
+    its wanted steps is skipped instead (a run cut to a stub only adds noise), the least important
+    first; the first run is never skipped but gets at least one step.
 
     Args:
         wanted: Steps each run asks for, most important first.
@@ -158,16 +162,21 @@ def plan_runs(
         reserved_seconds: To keep for the stages after training.
         min_share: Smallest useful share of each run's wanted steps (default 0 for the first run,
             0.3 for the others).
+        proportional: Cut every run by the same share rather than the last ones first.
     """
     left = None if budget_seconds is None else budget_seconds - spent_seconds - reserved_seconds
+    names = list(wanted)
+    floors = {name: (min_share or {}).get(name, 0.0 if i == 0 else 0.3) for i, name in enumerate(names)}
+    if proportional and left is not None:
+        return _plan_proportional(wanted, step_seconds, budget_seconds, spent_seconds, reserved_seconds,
+                                  floors, left)
     runs, notes = [], []
     for i, (name, steps) in enumerate(wanted.items()):
         cost = step_seconds[name]
-        floor = (min_share or {}).get(name, 0.0 if i == 0 else 0.3)
         planned = steps if left is None else min(steps, max(0, math.floor(left / cost)))
         if i == 0:
             planned = max(1, planned)
-        elif planned < max(1, floor * steps):
+        elif planned < max(1, floors[name] * steps):
             if planned < steps:
                 notes.append(f"{name} skipped: {steps} steps would take ~{steps * cost:.0f} s, "
                              f"{max(0.0, left):.0f} s were left")
@@ -177,5 +186,36 @@ def plan_runs(
         runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
         if left is not None:
             left -= planned * cost
+    return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
+                        {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)
+
+
+def _plan_proportional(wanted, step_seconds, budget_seconds, spent_seconds, reserved_seconds, floors,
+                       left) -> TrainingPlan:
+    """:func:`plan_runs` with every run cut by one share; runs whose floor is above it are dropped,
+    the least important first, and the share recomputed without them."""
+    names, notes = list(wanted), []
+    active = list(names)
+    while True:
+        need = sum(wanted[n] * step_seconds[n] for n in active)
+        share = 1.0 if need <= left else max(0.0, left) / need
+        short = [n for n in active[1:] if share < floors[n] or math.floor(share * wanted[n]) < 1]
+        if not short:
+            break
+        dropped = short[-1]
+        active.remove(dropped)
+        notes.append(f"{dropped} skipped: every run would get {share:.0%} of its steps, under its "
+                     f"minimum of {floors[dropped]:.0%} ({wanted[dropped]} steps would take "
+                     f"~{wanted[dropped] * step_seconds[dropped]:.0f} s, {max(0.0, left):.0f} s were left "
+                     "for all runs)")
+    runs = []
+    for i, name in enumerate(names):
+        steps, cost = wanted[name], step_seconds[name]
+        planned = min(steps, math.floor(share * steps + 1e-9)) if name in active else 0
+        if i == 0:
+            planned = max(1, planned)
+        if 0 < planned < steps:
+            notes.append(f"{name} cut to {planned} of {steps} steps to fit the budget")
+        runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
     return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
                         {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)
