@@ -429,12 +429,11 @@ def average_weights(model: torch.nn.Module, snapshot: dict[str, torch.Tensor], s
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must lie in [0, 1], got {share}")
-    state = model.state_dict()
-    missing = sorted(k for k, v in state.items() if v.is_floating_point() and k not in snapshot)
+    floats = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+    missing = sorted(k for k in floats if k not in snapshot)
     if missing:
         raise ValueError(f"the snapshot lacks {len(missing)} of the model's weights (first: {missing[0]}); "
                          "take it from this model with weights_snapshot")
-    floats = {k: v for k, v in state.items() if v.is_floating_point()}
     for key, value in floats.items():  # all checked before any weight changes
         if snapshot[key].shape != value.shape:
             raise ValueError(f"{key}: the snapshot has shape {tuple(snapshot[key].shape)}, "

@@ -165,11 +165,17 @@ def plan_runs(
         proportional: Cut every run by the same share rather than the last ones first.
     """
     left = None if budget_seconds is None else budget_seconds - spent_seconds - reserved_seconds
-    names = list(wanted)
-    floors = {name: (min_share or {}).get(name, 0.0 if i == 0 else 0.3) for i, name in enumerate(names)}
+    floors = {name: (min_share or {}).get(name, 0.0 if i == 0 else 0.3) for i, name in enumerate(wanted)}
     if proportional and left is not None:
-        return _plan_proportional(wanted, step_seconds, budget_seconds, spent_seconds, reserved_seconds,
-                                  floors, left)
+        runs, notes = _proportional_runs(wanted, step_seconds, floors, left)
+    else:
+        runs, notes = _greedy_runs(wanted, step_seconds, floors, left)
+    return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
+                        {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)
+
+
+def _greedy_runs(wanted, step_seconds, floors, left) -> tuple[list[RunPlan], list[str]]:
+    """:func:`plan_runs`' runs, each given what it wants or what is left, in order."""
     runs, notes = [], []
     for i, (name, steps) in enumerate(wanted.items()):
         cost = step_seconds[name]
@@ -186,13 +192,11 @@ def plan_runs(
         runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
         if left is not None:
             left -= planned * cost
-    return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
-                        {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)
+    return runs, notes
 
 
-def _plan_proportional(wanted, step_seconds, budget_seconds, spent_seconds, reserved_seconds, floors,
-                       left) -> TrainingPlan:
-    """:func:`plan_runs` with every run cut by one share; runs whose floor is above it are dropped,
+def _proportional_runs(wanted, step_seconds, floors, left) -> tuple[list[RunPlan], list[str]]:
+    """:func:`plan_runs`' runs, every one cut by one share; runs whose floor is above it are dropped,
     the least important first, and the share recomputed without them."""
     names, notes = list(wanted), []
     active = list(names)
@@ -217,5 +221,4 @@ def _plan_proportional(wanted, step_seconds, budget_seconds, spent_seconds, rese
         if 0 < planned < steps:
             notes.append(f"{name} cut to {planned} of {steps} steps to fit the budget")
         runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
-    return TrainingPlan(budget_seconds, round(spent_seconds, 1), round(reserved_seconds, 1),
-                        {k: round(v, 3) for k, v in step_seconds.items()}, runs, notes)
+    return runs, notes
