@@ -539,6 +539,7 @@ def train_classifier(
     config: TrainConfig,
     output_dir: str | Path | None = None,
     weights: Sequence[float] | None = None,
+    time_limit: float | None = None,
 ) -> list[dict]:
     """Fine-tune ``model`` in place with the transformers ``Trainer``; returns the log history.
 
@@ -555,6 +556,8 @@ def train_classifier(
         config: Hyper-parameters.
         output_dir: Trainer scratch folder (a temporary folder by default).
         weights: Optional weight of each text's loss.
+        time_limit: Wall-clock seconds after which training stops at the end of its step
+            (:meth:`~helpers.core.budget.TrainingPlan.time_limit`); None: no limit.
     """
     label2id = model.config.label2id
     if isinstance(labels, np.ndarray) and labels.ndim == 2:
@@ -577,7 +580,7 @@ def train_classifier(
             raise ValueError(f"need one weight per text (got {len(weights)} for {len(texts)})")
         features["weights"] = [float(w) for w in weights]
     dataset = FeatureDataset(features, (*MODEL_INPUTS, "labels", "weights"))
-    return run_trainer(model, tokenizer, dataset, config, TargetCollator(tokenizer), output_dir)
+    return run_trainer(model, tokenizer, dataset, config, TargetCollator(tokenizer), output_dir, time_limit)
 
 
 def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig,

@@ -191,3 +191,28 @@ def test_plan_students_times_both_rounds_labelled_first_and_counts_its_own_time(
     assert plan.spent_seconds > 0  # the timing itself is spent time
     assert set(plan.step_seconds) == {"student-labelled", "student-distilled"}
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_a_runs_time_limit_is_the_budget_left_after_the_reserve_and_the_later_runs():
+    wanted = {"student-labelled": 150, "student-distilled": 160}
+    step = {"student-labelled": 2.0, "student-distilled": 2.0}
+    plan = plan_runs(wanted, step, 1000, 400, 200, min_share={"student-distilled": 0.3}, proportional=True)
+    later = plan.runs[1].seconds  # 103 steps x 2 s
+    assert later == 206.0
+    assert plan.time_limit("student-labelled", 400) == pytest.approx(1000 - 200 - 400 - later)
+    assert plan.time_limit("student-distilled", 700) == pytest.approx(100.0)  # whatever is left
+    assert plan.time_limit("student-distilled", 990) == 0.0  # never negative: the run takes one step
+    assert plan_runs(wanted, step, None, 0, 0).time_limit("student-labelled", 50) is None
+
+
+def test_training_stops_at_its_time_limit_after_at_least_one_step(tiny_model_dir):
+    from helpers.classification import build_student, train_classifier
+    from helpers.core.training import TrainConfig
+
+    model, tok = build_student(str(tiny_model_dir), ["a", "b"], seed=0)
+    texts, labels = ["a text", "b text", "other", "more"], ["a", "b", "a", "b"]
+    config = TrainConfig(epochs=1, min_steps=12, max_steps=12, batch_size=2, max_length=16)
+    history = train_classifier(model, tok, texts, labels, config, time_limit=0.0)
+    assert [r["step"] for r in history if "loss" in r] == [1]  # spent at once: one step, then stop
+    history = train_classifier(model, tok, texts, labels, config, time_limit=3600.0)
+    assert [r["step"] for r in history if "loss" in r] == list(range(1, 13))  # far off: every step

@@ -59,6 +59,18 @@ class TrainingPlan:
         """Planned steps of run ``name`` (0 if skipped or not in the plan)."""
         return next((r.steps for r in self.runs if r.name == name), 0)
 
+    def time_limit(self, name: str, elapsed_seconds: float) -> float | None:
+        """Wall-clock seconds run ``name`` may take, starting now (``elapsed_seconds`` into the
+        notebook): the budget less what is spent, what is reserved for after training, and the
+        planned time of the runs after it. The run stops there even if its steps are not done
+        (:class:`~helpers.core.training.Deadline`), so a step slower than measured cannot push the
+        notebook past its budget. None without a budget."""
+        if self.budget_seconds is None:
+            return None
+        names = [r.name for r in self.runs]
+        later = sum(r.seconds for r in self.runs[names.index(name) + 1:])
+        return max(0.0, self.budget_seconds - self.reserved_seconds - elapsed_seconds - later)
+
     def as_dict(self) -> dict:
         """Plain values for ``metrics.json``."""
         return asdict(self)

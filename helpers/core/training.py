@@ -75,6 +75,36 @@ class ProgressPrinter:
         return Printer()
 
 
+class Deadline:
+    """Stops a run once ``seconds`` of wall time have passed since it began (checked after every
+    optimiser step, so a run always takes at least one). A time budget plans steps from a measured
+    step cost; this holds the plan to its time when the steps turn out slower than measured (a
+    loaded machine, longer batches than the timed ones). ``stopped_at`` is the step it stopped
+    at, None if the run finished its steps."""
+
+    def __new__(cls, seconds: float):
+        import time
+
+        from transformers import TrainerCallback
+
+        class DeadlineCallback(TrainerCallback):
+            def __init__(self):
+                self.seconds, self.start, self.stopped_at = float(seconds), None, None
+
+            def on_train_begin(self, args, state, control, **kwargs):
+                self.start = time.perf_counter()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if (state.global_step < state.max_steps
+                        and time.perf_counter() - self.start >= self.seconds):
+                    control.should_training_stop = True
+                    self.stopped_at = state.global_step
+                    print(f"  stopped at step {state.global_step}/{state.max_steps}: its "
+                          f"{self.seconds:.0f} s of the time budget are spent", flush=True)
+
+        return DeadlineCallback()
+
+
 class FeatureDataset:
     """Tokenised examples held as parallel lists (``{"input_ids": [...], "labels": [...]}``).
 
@@ -128,7 +158,7 @@ def trainer_settings(config: TrainConfig, total_steps: int, output_dir: str | Pa
 
 
 def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
-                output_dir: str | Path | None = None) -> list[dict]:
+                output_dir: str | Path | None = None, time_limit: float | None = None) -> list[dict]:
     """Train ``model`` in place on a ready ``dataset``; returns ``trainer.state.log_history``.
 
     Args:
@@ -138,6 +168,8 @@ def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
         config: Hyper-parameters; the run takes :func:`planned_steps` steps.
         collator: Pads each batch (dynamic padding).
         output_dir: Trainer scratch folder (a temporary folder by default); nothing is saved.
+        time_limit: Seconds of wall time after which the run stops at the end of its current step
+            (:class:`Deadline`); None: no limit.
     """
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
@@ -154,7 +186,7 @@ def run_trainer(model, tokenizer, dataset, config: TrainConfig, collator,
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[ProgressPrinter(total)],
+        callbacks=[ProgressPrinter(total)] + ([Deadline(time_limit)] if time_limit is not None else []),
     )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
