@@ -179,14 +179,13 @@ def negative_candidates(collection: Collection) -> np.ndarray:
     return np.flatnonzero(~np.isin(np.asarray(collection.doc_ids), list(test_only)))
 
 
-_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
     """Character spans that cut a document into passages of at most ``max_words`` words.
 
-    Passages never cross a paragraph (a blank line, or a ``Title: text`` paragraph as
-    :func:`helpers.core.text.split_paragraphs` finds them) and end at sentence ends: whole
+    Passages never cross a paragraph (blocks between blank lines, titles on their own lines or
+    ``Title: text``, as :func:`helpers.core.text.split_paragraphs` finds them) and end at sentence ends: whole
     sentences are packed into a passage while they fit. A single sentence longer than
     ``max_words`` is a passage of its own, never cut mid-sentence. The spans cover the text
     (titles included) but leave out white space between passages.
@@ -209,16 +208,8 @@ def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
         return [trimmed(0, len(text))]
     if max_words < 1:
         raise ValueError(f"PASSAGE_WORDS must be >= 1 or None, got {max_words}")
-    blocks = []
-    cursor = 0
-    for m in [*_BLANK_LINE.finditer(text), None]:
-        end = m.start() if m else len(text)
-        block = text[cursor:end]
-        for para in split_paragraphs(block) or []:
-            blocks.append((cursor + para.title_start, cursor + para.end))
-        cursor = m.end() if m else len(text)
     spans = []
-    for start, end in blocks:
+    for start, end in [(para.title_start, para.end) for para in split_paragraphs(text)]:
         # Units: sentences, each extended back to cover what precedes it (a title, spaces).
         cuts = [a for a, _ in split_sentences(text[start:end])]
         bounds = sorted({0, *cuts[1:]}) + [end - start]

@@ -6,6 +6,8 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 
 from helpers.core.text import split_paragraphs, split_sentences
 from helpers.synthetic_questions import (
@@ -79,6 +81,9 @@ def generated(contexts) -> pd.DataFrame:
         ),
         ("Is it finished? Yes! It is.", ["Is it finished?", "Yes!", "It is."]),
         ("It played Symphony No. 8 twice. Nobody left.", ["It played Symphony No. 8 twice.", "Nobody left."]),
+        # Two spaces after a period end a sentence even after an abbreviation; a line break does not.
+        ("It stood on Orange St.  In 1970 it closed.", ["It stood on Orange St.", "In 1970 it closed."]),
+        ("It stood on St.\nJames Street.  It closed.", ["It stood on St.\nJames Street.", "It closed."]),
     ],
 )
 def test_split_sentences_edge_cases(text, expected):
@@ -105,6 +110,102 @@ def test_split_paragraphs_keeps_titles_with_initials_whole():
 def test_text_without_titles_is_one_paragraph():
     paras = split_paragraphs("The reasons were simple: cost and time. Nothing else.")
     assert len(paras) == 1 and paras[0].title == ""
+
+
+HELL_SGU = (
+    "Stefan Hell\nStefan Walter Hell (born 23 December 1962) is a Romanian-born German physicist and one of "
+    "the directors of the Max Planck Institute.  He shared the Nobel Prize in Chemistry in 2014.\n\n"
+    "SGU\nSt. George Regional Airport (ICAO: KSGU, FAA LID: SGU) is a city-owned, public-use airport "
+    "located five nautical miles (9 km) southwest of St. George.  The city had 39,843 people in 2010.\n"
+)
+
+
+def titled(text: str) -> list[tuple[str, str]]:
+    return [(p.title, text[p.start:p.end]) for p in split_paragraphs(text)]
+
+
+def test_titles_on_their_own_lines_stay_out_of_the_text_and_colons_in_it_are_not_titles():
+    got = titled(HELL_SGU)
+    assert [t for t, _ in got] == ["Stefan Hell", "SGU"]
+    assert got[0][1].startswith("Stefan Walter Hell (born") and got[0][1].endswith("Chemistry in 2014.")
+    assert got[1][1].startswith("St. George Regional Airport (ICAO: KSGU") and got[1][1].endswith("in 2010.")
+    assert sentences(HELL_SGU) == [
+        "Stefan Walter Hell (born 23 December 1962) is a Romanian-born German physicist and one of the "
+        "directors of the Max Planck Institute.",
+        "He shared the Nobel Prize in Chemistry in 2014.",
+        "St. George Regional Airport (ICAO: KSGU, FAA LID: SGU) is a city-owned, public-use airport located "
+        "five nautical miles (9 km) southwest of St. George.",
+        "The city had 39,843 people in 2010.",
+    ]
+
+
+WHALE, SHARK = "The blue whale is huge.  It eats krill.", "It is a fish. It is slow."
+
+
+@pytest.mark.parametrize("layout", [
+    f"Blue whale\n{WHALE}\nWhale shark\n{SHARK}",  # titles on their own lines
+    f"Blue whale\n\n{WHALE}\n\n\nWhale shark\n\n{SHARK}",  # ... with blank lines everywhere
+    f"Blue whale: {WHALE}\n\nWhale shark: {SHARK}",  # inline titles, blank-line breaks
+    f"Blue whale: {WHALE} Whale shark: {SHARK}",  # inline titles on one line
+    f"  Blue whale\r\n{WHALE}\r\n \r\nWhale shark\r\n{SHARK}\r\n",  # Windows line ends, stray spaces
+])
+def test_every_layout_gives_the_same_titles_paragraphs_and_sentences(layout):
+    assert titled(layout) == [("Blue whale", WHALE), ("Whale shark", SHARK)]
+    assert sentences(layout) == ["The blue whale is huge.", "It eats krill.", "It is a fish.", "It is slow."]
+
+
+def test_untitled_blocks_and_wrapped_lines():
+    wrapped = "The river rises in the hills\nand flows south.  It is 40 km long."
+    text = f"{wrapped}\n\nNo title here either."
+    assert titled(text) == [("", wrapped), ("", "No title here either.")]
+    assert sentences(text)[0] == "The river rises in the hills\nand flows south."
+    one_line = "St. George Regional Airport (ICAO: KSGU) is an airport. It is small."
+    assert titled(one_line) == [("", one_line)]  # an open bracket before the colon: not a title
+    assert titled("Intro\n\nSome text. More.\n\nTail") == [("Intro", "Some text. More."), ("", "Tail")]
+
+
+TITLES = ["Blue whale", "Stefan Hell", "SGU", "The Quiet Harbour (film)", "J. L. B. Smith", "FC Rostov",
+          "Battle of Lützen (1632)", "St. Olaf College", "Kellerman Field", "1984 (novel)",
+          "Tender Is the Night", "Grimsdale Rovers F.C."]
+SENTENCES = ["Mr. Darcy met Dr. Watson on St. James's Street.", "J. R. R. Tolkien wrote The Hobbit.",
+             "The tilt reached 5.5 degrees by 1990.", "It played Symphony No. 8 twice.", "Nobody left.",
+             "Its code (ICAO: KSGU) is listed.", "\"Go,\" she said, \"now.\"", "Is it finished?",
+             "The club was founded in 1923 in Rostov-on-Don, Russia.", "It has 3 runways; one is closed."]
+PARTS = st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=4)
+LAYOUTS = {
+    "lines": lambda docs: "\n".join(f"{t}\n{body}" for t, body in docs),
+    "lines, blank lines": lambda docs: "\n\n".join(f"{t}\n{body}" for t, body in docs),
+    "title blocks": lambda docs: "\n\n".join(f"{t}\n\n{body}" for t, body in docs),
+    "inline": lambda docs: " ".join(f"{t}: {body}" for t, body in docs),
+    "inline, blank lines": lambda docs: "\n\n".join(f"{t}: {body}" for t, body in docs),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TITLES), PARTS,
+                          st.lists(st.sampled_from([" ", "  "]), min_size=3, max_size=3)),
+                min_size=1, max_size=3, unique_by=lambda doc: doc[0]),
+       st.sampled_from(sorted(LAYOUTS)))
+def test_any_layout_gives_back_its_titles_paragraphs_and_sentences(docs, layout):
+    bodies = [(title, "".join(s + spaces[i % 3] for i, s in enumerate(parts)).rstrip())
+              for title, parts, spaces in docs]
+    text = LAYOUTS[layout](bodies)
+    note(repr(text))
+    assert titled(text) == bodies
+    assert sentences(text) == [s for _, parts, _ in docs for s in parts]
+
+
+def test_contexts_with_titles_on_their_own_lines_split_into_their_documents_and_sentences():
+    contexts = pd.read_csv(REPO / "data-hotpotqa-lines" / "unstructured.csv")["context"].tolist()
+    for context in contexts:
+        documents = context.split("\n\n")
+        paragraphs = split_paragraphs(context)
+        assert [p.title for p in paragraphs] == [d.split("\n")[0] for d in documents]
+        assert [context[p.start:p.end] for p in paragraphs] == [d.split("\n")[1] for d in documents]
+        for a, b in split_sentences(context):
+            sentence = context[a:b]
+            assert sentence == sentence.strip() and "\n" not in sentence and "  " not in sentence
+            assert sentence[-1] in ".!?'\")”"
 
 
 def test_real_contexts_split_into_two_paragraphs_and_clean_sentences(contexts):

@@ -132,16 +132,14 @@ def _valid_title(title: str) -> bool:
     lowercase_content = 0
     depth = 0
     for tok in tokens:
-        if tok.startswith("("):
-            depth += 1
+        depth += tok.count("(")
         core = tok.strip("()\"'‘’“”,").lower()
         if depth == 0:
-            if core in AUX_ALL or not _is_title_token_ok(tok):
+            if (core in AUX_ALL and not tok[0].isupper()) or not _is_title_token_ok(tok):
                 return False
             if tok[0].islower() and core not in STOPWORDS and core not in NAME_PARTICLES:
                 lowercase_content += 1
-        if tok.endswith(")"):
-            depth = max(0, depth - 1)
+        depth = max(0, depth - tok.count(")"))
     # "Blue whale", "Ein deutsches Requiem" pass; "The reasons were simple" does not.
     return lowercase_content <= 2
 
@@ -149,13 +147,88 @@ def _valid_title(title: str) -> bool:
 _BOUNDARY_RE = re.compile(r"[.!?][\"'’”)\]]*\s+")
 
 
-def split_paragraphs(text: str) -> list[Paragraph]:
-    """Split a context into its ``Title: text`` paragraphs.
+_NAME_ENDINGS = {"inc.", "ltd.", "co.", "corp.", "jr.", "sr.", "bros.", "plc.", "cie."}
+"""Abbreviations that may end a title on its own line ("Krauss & Co."), unlike "St." or "Dr."."""
+_BLANK_LINE_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_LINE_RE = re.compile(r"[^\n]+")
 
-    A title is a short phrase at the start of the text or right after a sentence end,
-    followed by a colon and a capitalised word. When several sentence ends precede the
-    colon, the earliest one that still gives a plausible title wins, so a title with
-    initials ("J. L. B. Smith:") is kept whole. Text without titles is one paragraph.
+
+def _is_title_line(line: str, next_line: str | None) -> bool:
+    """Whether ``line`` is a title on its own line: a short title-like phrase, balanced brackets,
+    no colon at its end, followed by a line that starts a paragraph (capital, digit, quote, bracket)."""
+    line = line.strip()
+    if next_line is None or not line or len(line) > 120 or line.endswith((":", ";", ",", "?", "!")):
+        return False
+    last = line.split()[-1]
+    acronym = re.fullmatch(r"(?:[^\W\d_]\.){2,}", last)
+    if line.endswith(".") and not (acronym or last.lower() in _NAME_ENDINGS):
+        return False  # a sentence, or a line cut after "St.", not a title ("F.C." and "Inc." may end one)
+    first = next_line.strip()[:1]
+    if not first or not (first.isupper() or first.isdigit() or first in "\"'‘“(["):
+        return False
+    return line.count("(") == line.count(")") and _valid_title(line)
+
+
+def _colon_paragraphs(text: str, start: int, end: int) -> list[Paragraph]:
+    """``Title: text`` paragraphs of ``text[start:end]`` (one block, titles inline)."""
+    starts = [start] + [m.end() for m in _BOUNDARY_RE.finditer(text, start, end)]
+    titles: list[tuple[int, int, int]] = []  # (title_start, colon, body_start)
+    floor = start
+    for m in re.compile(r":\s+").finditer(text, start, end):
+        colon, body = m.start(), m.end()
+        if body >= end or not (text[body].isupper() or text[body].isdigit() or text[body] in "\"'‘“"):
+            continue
+        for s in starts:
+            if s < floor or s >= colon or colon - s > 120:
+                continue
+            title = text[s:colon]
+            if title.count("(") == title.count(")") and _valid_title(title):
+                titles.append((s, colon, body))
+                floor = body
+                break
+    block = text[start:end]
+    lead = start + len(block) - len(block.lstrip())
+    if not titles:
+        stripped = start + len(block.rstrip())
+        return [Paragraph("", lead, lead, stripped)] if block.strip() else []
+    paragraphs = []
+    if text[start: titles[0][0]].strip():
+        paragraphs.append(Paragraph("", lead, lead, start + len(text[start: titles[0][0]].rstrip())))
+    for i, (ts, colon, body) in enumerate(titles):
+        stop = titles[i + 1][0] if i + 1 < len(titles) else end
+        stop = len(text[:stop].rstrip())
+        paragraphs.append(Paragraph(text[ts:colon].strip(), ts, body, max(stop, body)))
+    return paragraphs
+
+
+def _line_paragraphs(text: str, lines: list[tuple[int, int]], titled: list[bool]) -> list[Paragraph]:
+    """Paragraphs of one block whose titles stand on lines of their own (``titled[i]``: line ``i``
+    is a title); the lines up to the next title are the paragraph, those before the first title
+    one untitled paragraph."""
+    paragraphs, i = [], 0
+    while i < len(lines):
+        j = i + 1 if titled[i] else i
+        k = j
+        while k < len(lines) and not titled[k]:
+            k += 1
+        if k > j:
+            title = text[lines[i][0]:lines[i][1]].strip() if titled[i] else ""
+            paragraphs.append(Paragraph(title, lines[i][0], lines[j][0], lines[k - 1][1]))
+        i = k
+    return paragraphs
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """Split a context into its titled paragraphs, whatever its layout.
+
+    Three layouts are read, alone or mixed: documents separated by blank lines; a title on a line
+    of its own above its paragraph (``"Stefan Hell\nStefan Walter Hell (born 1962) is ..."``, as
+    scraped Wikipedia text comes); and ``"Title One: text. Title Two: text."`` on one line. A block
+    with titles on their own lines takes no inline titles, so ``"(ICAO: KSGU)"`` in its text stays
+    text. An inline title is a short phrase at the start of a block or right after a sentence end,
+    followed by a colon and a capitalised word; when several sentence ends precede the colon, the
+    earliest one that still gives a plausible title wins, so a title with initials
+    (``"J. L. B. Smith:"``) is kept whole. Text without titles is one paragraph per block.
 
     Args:
         text: The context.
@@ -163,32 +236,28 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     Returns:
         The paragraphs in order; their ``start:end`` ranges never include a title.
     """
-    starts = [0] + [m.end() for m in _BOUNDARY_RE.finditer(text)]
-    titles: list[tuple[int, int, int]] = []  # (title_start, colon, body_start)
-    floor = 0
-    for m in re.finditer(r":\s+", text):
-        colon, body = m.start(), m.end()
-        if body >= len(text) or not (text[body].isupper() or text[body].isdigit() or text[body] in "\"'‘“"):
+    cuts = [0] + [x for m in _BLANK_LINE_RE.finditer(text) for x in (m.start(), m.end())] + [len(text)]
+    blocks = []  # the non-empty lines of each block, as (start, end)
+    for start, end in zip(cuts[::2], cuts[1::2], strict=True):
+        lines = [(m.start() + len(m.group()) - len(m.group().lstrip()), m.start() + len(m.group().rstrip()))
+                 for m in _LINE_RE.finditer(text, start, end) if m.group().strip()]
+        if lines:
+            blocks.append(lines)
+    paragraphs, pending = [], None  # pending: a title alone in its block, for the next block's text
+    for b, lines in enumerate(blocks):
+        if pending is not None:
+            lines = [pending, *lines]
+        texts = [text[a:z] for a, z in lines]
+        titled = [_is_title_line(t, nxt) for t, nxt in zip(texts, [*texts[1:], None], strict=True)]
+        following = text[blocks[b + 1][0][0]:blocks[b + 1][0][1]] if b + 1 < len(blocks) else None
+        if len(lines) == 1 and _is_title_line(texts[0], following):
+            pending = lines[0]
             continue
-        for s in starts:
-            if s < floor or s >= colon or colon - s > 120:
-                continue
-            if _valid_title(text[s:colon]):
-                titles.append((s, colon, body))
-                floor = body
-                break
-    if not titles:
-        stripped = text.rstrip()
-        lead = len(text) - len(text.lstrip())
-        return [Paragraph("", lead, lead, len(stripped))] if stripped else []
-    paragraphs = []
-    if text[: titles[0][0]].strip():
-        lead = len(text) - len(text.lstrip())
-        paragraphs.append(Paragraph("", lead, lead, len(text[: titles[0][0]].rstrip())))
-    for i, (ts, colon, body) in enumerate(titles):
-        end = titles[i + 1][0] if i + 1 < len(titles) else len(text)
-        end = len(text[:end].rstrip())
-        paragraphs.append(Paragraph(text[ts:colon].strip(), ts, body, max(end, body)))
+        pending = None
+        if any(titled):
+            paragraphs.extend(_line_paragraphs(text, lines, titled))
+        else:
+            paragraphs.extend(_colon_paragraphs(text, lines[0][0], lines[-1][1]))
     return paragraphs
 
 
@@ -200,7 +269,10 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         first = nxt.lstrip("\"'‘“(")[:1]
         if not first or not (first.isupper() or first.isdigit()):
             continue
-        if text[m.start()] == ".":
+        gap = m.group()[len(m.group().rstrip()):]
+        if text[m.start()] == "." and not (len(gap) >= 2 and "\n" not in gap):
+            # Two spaces after a period end a sentence whatever the word ("on Orange St.  In 1970");
+            # one space after an abbreviation or an initial does not.
             word = text[max(text.rfind(" ", start, m.start()), start - 1) + 1 : m.start() + 1]
             next_word = re.match(r"[\w'’.-]*", nxt.lstrip("\"'‘“(")).group()
             if _is_nonfinal_period(word, next_word):

@@ -10,10 +10,11 @@ Everything is plain Python and regular expressions, deterministic under a seed: 
 no parser, no model. The rules aim for precision over recall; a candidate that looks doubtful
 is dropped rather than turned into a misleading question.
 
-The contexts this is written for are two titled paragraphs on one line
-(``"Title One: text. Title Two: text."``); :func:`helpers.core.text.split_paragraphs` finds
-the titles so that no sentence starts with one, and the titles seed the sets of known people
-and names.
+The contexts this is written for are titled paragraphs, in any of the layouts
+:func:`helpers.core.text.split_paragraphs` reads (titles on their own lines with blank lines
+between documents, as scraped Wikipedia text comes, or ``"Title One: text. Title Two: text."``
+on one line). It finds the titles so that no sentence starts with one, and the titles seed the
+sets of known people and names.
 
 The modules, from the bottom up:
 
