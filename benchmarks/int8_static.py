@@ -37,18 +37,24 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TASKS = ["banking-routing", "ecommerce", "mental-health", "injury"]
+TASKS = ["banking-routing", "ecommerce", "mental-health", "injury", "injury-hard"]
 # name -> (kind, options)
 RECIPES = {
     "dynamic": ("dynamic", {"keep_fp32": None}),  # the onnx-int8 variant: ONNX Runtime's defaults
     "dynamic-excl": ("dynamic", {"keep_fp32": ()}),
     "dynamic-excl-ffn": ("dynamic", {"keep_fp32": ("ffn-output",)}),
-    "static": ("static", {}),  # the onnx-int8-static variant: MinMax, uint8 activations, FFN output fp32
-    "static-all": ("static", {"keep_fp32": ()}),  # every encoder weight product int8
-    "static-sym": ("static", {"keep_fp32": (), "symmetric_activations": True}),
-    "static-percentile": ("static", {"keep_fp32": (), "method": "percentile"}),
-    "static-entropy": ("static", {"keep_fp32": (), "method": "entropy"}),
-    "static-attn-fp32": ("static", {"keep_fp32": ("attention-output",)}),
+    # the onnx-int8-static variant: SmoothQuant (STATIC_SMOOTH), MinMax, uint8 activations, FFN output fp32
+    "static": ("static", {}),
+    "static-unsmoothed": ("static", {"smooth": None}),  # the variant before SmoothQuant
+    "static-smooth-0.5": ("static", {"smooth": 0.5}),
+    "static-smooth-0.7": ("static", {"smooth": 0.7}),
+    "static-smooth-0.9": ("static", {"smooth": 0.9}),
+    "static-all": ("static", {"keep_fp32": (), "smooth": None}),  # every encoder weight product int8
+    "static-all-smooth": ("static", {"keep_fp32": ()}),
+    "static-sym": ("static", {"keep_fp32": (), "symmetric_activations": True, "smooth": None}),
+    "static-percentile": ("static", {"keep_fp32": (), "method": "percentile", "smooth": None}),
+    "static-entropy": ("static", {"keep_fp32": (), "method": "entropy", "smooth": None}),
+    "static-attn-fp32": ("static", {"keep_fp32": ("attention-output",), "smooth": None}),
 }
 GATE_CAP, GATE_SEED = 500, 42  # the training notebook's MAX_GATE_INPUTS and SEED
 

@@ -89,6 +89,10 @@ def test_static_variant_is_written_gated_and_loads(static_export):
     # 2 layers x (q, k, v, attention out, ffn in); the ffn out products stay fp32 (STATIC_KEEP_FP32)
     assert calibration["quantised_nodes"] == 10 and calibration["fp32_nodes"]["ffn-output"] == 2
     assert calibration["keep_fp32"] == ["ffn-output"]
+    # SmoothQuant before quantising: one Mul per activation read by int8 products (2 layers x
+    # q/k/v input, attention output input, ffn input), and every int8 product rescaled.
+    assert calibration["smoothing"]["alpha"] == O.STATIC_SMOOTH
+    assert calibration["smoothing"]["activations"] == 6 and calibration["smoothing"]["products"] == 10
     assert calibration["fp32_nodes"]["head"] == 1  # the classifier (the mean-pooled student has no pooler)
     assert calibration["fp32_nodes"]["softmax"] == 2 and calibration["fp32_nodes"]["embeddings"] == 3
     assert "does not depend on the batch" in report["scored_in"]
@@ -107,8 +111,8 @@ def test_static_variant_is_written_gated_and_loads(static_export):
     text = V.describe_backend(paths.model_dir, "onnx-int8-static")
     assert "backend: onnx-int8-static" in text
     assert "calibrated on 7 unlabelled texts (5 of them also gate" in text
-    assert "10 weight products int8; fp32: embeddings, normalisation, softmax, head, activation-products, " \
-        "ffn-output)" in text
+    assert f"minmax after SmoothQuant (alpha {O.STATIC_SMOOTH}, 6 activations), 10 weight products int8; " \
+        "fp32: embeddings, normalisation, softmax, head, activation-products, ffn-output)" in text
 
 
 def test_sensitive_nodes_stay_fp32_in_the_static_graph(static_export):
@@ -140,6 +144,51 @@ def test_sensitive_nodes_stay_fp32_in_the_static_graph(static_export):
     # Products of two activations (attention scores and context) are not quantised either.
     float_products = [n for n in graph.node if n.op_type == "MatMul" and not fed_by_dequantize(n, producer)]
     assert len(float_products) == 4 + 2  # attention scores and context; the feed-forward outputs
+
+
+@pytest.mark.parametrize("alpha", [0.0, O.STATIC_SMOOTH, 1.0])
+def test_smoothing_keeps_the_fp32_graph_exact_and_moves_the_range_as_alpha_says(static_export, tmp_path,
+                                                                                 alpha):
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    from transformers import AutoTokenizer
+
+    paths, _, _ = static_export
+    model = O._named(paths.model_dir / "onnx" / O.GRAPH_FILE, tmp_path / "named.onnx")
+    original = onnx.ModelProto()
+    original.CopyFrom(model)
+    tok = AutoTokenizer.from_pretrained(paths.model_dir)
+    feeds = O.text_feeds(tok, CALIBRATION_TEXTS, 64, batch_size=3)
+    plan = O.int8_plan(model, O.STATIC_KEEP_FP32)
+    record = O.smooth_activations(model, plan["quantize"], feeds, alpha)
+    assert record["activations"] == 6 and record["products"] == 10 and record["alpha"] == alpha
+    onnx.checker.check_model(model)
+    before = ort.InferenceSession(original.SerializeToString(), providers=["CPUExecutionProvider"])
+    after = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for feed in O.text_feeds(tok, TEXTS, 64, batch_size=2):  # other texts than the calibration ones
+        np.testing.assert_allclose(after.run(None, feed)[0], before.run(None, feed)[0], atol=1e-5)
+    smooths = [n for n in model.graph.node if n.op_type == "Mul" and n.name.startswith("smooth_")]
+    assert len(smooths) == 6
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.helper.make_tensor_value_info(n.output[0], onnx.TensorProto.FLOAT, None)
+                              for n in smooths)
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    peaks = np.max([[np.abs(v).reshape(-1, v.shape[-1]).max(0) for v in session.run(None, f)] for f in feeds],
+                   axis=0)  # [activation, channel] over the calibration feeds
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    rows = [np.max([np.abs(init[c.input[1]]).max(1) for c in model.graph.node
+                    if c.op_type == "MatMul" and c.input[0] == n.output[0]], axis=0) for n in smooths]
+    if alpha == 1.0:  # all of the range went into the weights: every channel peaks at 1
+        np.testing.assert_allclose(peaks, 1.0, rtol=1e-4)
+    if alpha == 0.0:  # all of it onto the activations: every weight row peaks at 1
+        np.testing.assert_allclose(np.array(rows), 1.0, rtol=1e-4)
+    spread = peaks.max(1) / np.median(peaks, axis=1)
+    assert alpha == 0.0 or spread.max() < record["widest_channel_before"]
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\]; got 1.5"):
+        O.smooth_activations(model, plan["quantize"], feeds, 1.5)
 
 
 def test_the_plan_finds_nodes_by_position_not_by_name(static_export):

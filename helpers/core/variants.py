@@ -278,6 +278,13 @@ def export_variants(folder: str | Path, adapter: VariantAdapter, max_drop: float
     return table
 
 
+def smoothed(record: dict | None) -> str:
+    """`` after SmoothQuant (alpha 0.8, 24 activations)`` for a report's ``smoothing`` record."""
+    if not record:
+        return ""
+    return f" after SmoothQuant (alpha {record['alpha']}, {record['activations']} activations)"
+
+
 def score_variants(folder: str | Path, adapter: VariantAdapter, backends: Sequence[str] | None = None,
                    max_drop: float = DEFAULT_MAX_DROP, latency_repeats: int = 30) -> pd.DataFrame:
     """Gate and score existing variants against the PyTorch model and (re)write their quality reports.
@@ -382,7 +389,8 @@ def describe_backend(folder: str | Path, backend: str) -> str:
         c = report["calibration"]
         lines.append(f"  calibrated on {c.get('inputs', '?')} {c.get('source', 'inputs')} "
                      f"({c.get('in_gate_inputs', '?')} of them also gate inputs, no test inputs; "
-                     f"{c.get('method', '?')}, {c.get('quantised_nodes', '?')} weight products int8; "
+                     f"{c.get('method', '?')}{smoothed(c.get('smoothing'))}, "
+                     f"{c.get('quantised_nodes', '?')} weight products int8; "
                      f"fp32: {', '.join(k for k, n in c.get('fp32_nodes', {}).items() if n)})")
     lat, size = report["latency_single"], report["size_mb"]
     lines.append(f"  one input p50: {lat['variant']['p50_ms']} ms vs {lat['pytorch']['p50_ms']} ms in "
