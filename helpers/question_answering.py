@@ -44,8 +44,10 @@ from helpers.core.prediction import (
     QAInputError,
     WindowStats,
     answer_windows,
+    crosses_break,
     decide_answer,
     eval_features,
+    paragraph_breaks,
     postprocess_predictions,
     tokenize_windows,
 )
@@ -219,8 +221,9 @@ def prepare_train_features(
     stats = WindowStats(examples=len(questions))
     keep = [i for i, s in enumerate(answer_starts) if s is not None and s >= 0]
     stats.answers_without_position = len(questions) - len(keep)
-    # Post-processing never returns a span across a blank line: such an answer cannot be taught.
-    across = [i for i in keep if PARAGRAPH_BREAK.search(answer_texts[i])]
+    # Post-processing never returns a span across a paragraph break: such an answer cannot be taught.
+    across = [i for i in keep if crosses_break(paragraph_breaks(contexts[i]), answer_starts[i],
+                                               answer_starts[i] + len(answer_texts[i]))]
     stats.answers_across_paragraphs = len(across)
     keep = [i for i in keep if i not in across]
     features: dict[str, list] = {"start_positions": [], "end_positions": [], "example_index": []}

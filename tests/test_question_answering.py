@@ -422,6 +422,29 @@ def test_a_span_never_crosses_a_blank_line(gap):
         "def\nghi jkl"
 
 
+def test_a_span_never_runs_from_a_title_on_its_own_line_into_its_text(tok):
+    # "Inverness\nInverness is ...": the best pair runs from the title into the text; the title alone
+    # and spans inside the text stay candidates. A wrapped line inside a paragraph is no break.
+    ctx = "Inverness\nInverness is a city.\n\nRiver Ness\nIt flows north."
+    offsets = [None, (0, 9), (10, 19), (23, 29), (32, 37), None]
+    start, end = np.array([0, 9.0, 1.0, 0, 0, 0]), np.array([0, 1.0, 9.0, 2.0, 0, 0])
+    out = postprocess_predictions([start], [end], [0], [offsets], [ctx], n_best=6, top_k=10)[0]
+    assert out["answer"] == "Inverness" and out["start"] == 0  # 9 + 1 beats "Inverness" in the text (1 + 9)
+    assert all("\n" not in c["answer"] for c in out["candidates"])
+    wrapped = "The city lies on the\nRiver Ness. It is old."
+    w = wrapped.index("River")
+    offsets = [None, (w - 4, w - 1), (w, w + 5), (w + 6, w + 10), None]
+    start, end = np.array([0, 9.0, 0, 0, 0]), np.array([0, 0, 0, 9.0, 0])
+    got = postprocess_predictions([start], [end], [0], [offsets], [wrapped], n_best=5)[0]
+    assert got["answer"] == "the\nRiver Ness"
+    # Training: an answer that runs from the title into the text is not taught, and is counted.
+    f, stats = prepare_train_features(tok, ["Where?"], [ctx], [0], ["Inverness\nInverness"], max_length=64,
+                                      stride=4)
+    assert stats.answers_across_paragraphs == 1 and f["example_index"] == []
+    f, stats = prepare_train_features(tok, ["Where?"], [ctx], [10], ["Inverness"], max_length=64, stride=4)
+    assert stats.answers_across_paragraphs == 0 and f["example_index"] == [0]
+
+
 def test_max_answer_length_one_keeps_single_tokens_only():
     start = np.array([0.0, 5.0, 0.0, 0.0, 0.0])
     end = np.array([0.0, 0.0, 0.0, 5.0, 0.0])

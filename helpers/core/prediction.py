@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from helpers.core.text import is_yes_no_question
+from helpers.core.text import is_yes_no_question, split_paragraphs
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
@@ -61,6 +61,24 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 """A blank line: no answer span crosses one (see :func:`postprocess_predictions`)."""
+
+
+def paragraph_breaks(context: str) -> list[tuple[int, int]]:
+    """Character ranges no answer may cross: blank lines, and the line break that ends a title
+    standing on a line of its own (``"Inverness\nInverness is a city"``: a span from the title into
+    the text answers nothing). Titles as :func:`helpers.core.text.split_paragraphs` finds them."""
+    breaks = [(m.start(), m.end()) for m in PARAGRAPH_BREAK.finditer(context)]
+    for para in split_paragraphs(context):
+        gap = context[para.title_start:para.start]
+        if para.title and "\n" in gap:
+            cut = para.title_start + gap.rindex("\n")
+            breaks.append((cut, cut + 1))
+    return sorted(breaks)
+
+
+def crosses_break(breaks: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` holds a whole range of ``breaks`` (:func:`paragraph_breaks`)."""
+    return any(start <= a and b <= end for a, b in breaks)
 
 
 def past_marks(context: str, end: int) -> int:
@@ -294,8 +312,9 @@ def postprocess_predictions(
 
     For each example: gather its windows; in each, take the ``n_best`` highest start and end
     logits; skip pairs outside the context, reversed, longer than ``max_answer_length``
-    tokens, with empty text, or across a paragraph break (a blank line: an answer never spans two
-    paragraphs, nor two passages that open-book QA reads joined by one); score = start + end logit;
+    tokens, with empty text, or across a paragraph break (:func:`paragraph_breaks`: a blank line,
+    so an answer never spans two paragraphs, nor two passages that open-book QA reads joined by one;
+    or the end of a title on its own line); score = start + end logit;
     de-duplicate by character span
     (the best score wins); softmax over the kept candidates gives probabilities. Ties are
     broken by window, then start, then end position, so results are deterministic.
@@ -319,7 +338,10 @@ def postprocess_predictions(
     if max_answer_length < 1:
         raise QAInputError(f"max_answer_length must be at least 1, got {max_answer_length}")
     per_example: dict[int, list[tuple]] = {i: [] for i in range(len(contexts))}
+    breaks: dict[int, list[tuple[int, int]]] = {}
     for w, ex in enumerate(example_index):
+        if ex not in breaks:
+            breaks[ex] = paragraph_breaks(contexts[ex])
         starts, ends = np.asarray(start_logits[w], dtype=np.float64), np.asarray(end_logits[w],
                                                                                 dtype=np.float64)
         offsets = offset_mapping[w]
@@ -333,7 +355,7 @@ def postprocess_predictions(
                     continue
                 c0, c1 = offsets[s][0], past_marks(contexts[ex], offsets[e][1])
                 text = contexts[ex][c0:c1]
-                if c1 <= c0 or not text.strip() or PARAGRAPH_BREAK.search(text):
+                if c1 <= c0 or not text.strip() or crosses_break(breaks[ex], c0, c1):
                     continue
                 per_example[ex].append((float(starts[s] + ends[e]), w, int(s), int(e), c0, c1))
     results = []

@@ -160,6 +160,8 @@ def _is_title_line(line: str, next_line: str | None) -> bool:
     if next_line is None or not line or len(line) > 120 or line.endswith((":", ";", ",", "?", "!")):
         return False
     last = line.split()[-1]
+    if last in STOPWORDS or last in NAME_PARTICLES:
+        return False  # a hard-wrapped line cut after "the", "of", "and": not a title
     acronym = re.fullmatch(r"(?:[^\W\d_]\.){2,}", last)
     if line.endswith(".") and not (acronym or last.lower() in _NAME_ENDINGS):
         return False  # a sentence, or a line cut after "St.", not a title ("F.C." and "Inc." may end one)
