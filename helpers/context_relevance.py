@@ -179,8 +179,6 @@ def negative_candidates(collection: Collection) -> np.ndarray:
     return np.flatnonzero(~np.isin(np.asarray(collection.doc_ids), list(test_only)))
 
 
-
-
 def split_passages(text: str, max_words: int | None) -> list[tuple[int, int]]:
     """Character spans that cut a document into passages of at most ``max_words`` words.
 
