@@ -13,7 +13,6 @@ The workflow the notebooks follow:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -637,18 +636,6 @@ def plan_students(model, tokenizer, labelled_texts: Sequence[str], distil_texts:
     spent = spent_seconds + time.perf_counter() - start
     return plan_runs(wanted, step, budget, spent, reserved_seconds,
                      min_share={"student-distilled": min_distilled_share}, proportional=True)
-
-
-def affordable_inputs(cap: int, available: int, seconds_per_input: float, budget_minutes: float | None,
-                      share: float = 0.1, floor: int = 100) -> int:
-    """How many inputs a stage after training (the variants' gate, the static calibration) may use:
-    at most ``cap`` and ``available``, and under a budget no more than fit in ``share`` of it at the
-    measured ``seconds_per_input`` (every pass the stage makes over one input), but not under
-    ``floor`` (fewer would decide nothing). Long texts thus get a smaller gate, short ones the full."""
-    n = min(int(cap), int(available))
-    if budget_minutes and budget_minutes > 0 and seconds_per_input > 0:
-        n = min(n, max(int(floor), math.floor(share * budget_minutes * 60 / seconds_per_input)))
-    return max(0, n)
 
 
 def reserve_seconds(seconds_per_text: float, test_texts: int, gate_texts: int, variants: int,

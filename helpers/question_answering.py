@@ -25,7 +25,9 @@ Every function takes its settings as explicit arguments, so it can be tested and
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.core.budget import RunPlan, TrainingPlan, measure_step_seconds, representative_lengths
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import answer_agreement, squad_scores, squad_scores_by_group
@@ -54,7 +57,7 @@ from helpers.core.prediction import (
 from helpers.core.streaming import StreamedCsv
 from helpers.core.tasks import OTHER_ANSWERS, Task, gold_answers
 from helpers.core.text import YES_NO, is_yes_no_question
-from helpers.core.training import FeatureDataset, run_trainer
+from helpers.core.training import FeatureDataset, TrainConfig, planned_steps, run_trainer
 from helpers.core.variants import (
     DEFAULT_MAX_DROP,
     VariantAdapter,
@@ -362,6 +365,7 @@ def train_qa(
     stride: int = 128,
     max_question_length: int = 64,
     output_dir=None,
+    time_limit: float | None = None,
 ) -> tuple[list[dict], WindowStats]:
     """Fine-tune a QA model in place on a frame with located answers.
 
@@ -372,18 +376,16 @@ def train_qa(
         config: A :class:`helpers.core.training.TrainConfig`; ``config.max_length`` is the window.
         stride: Context tokens shared by consecutive windows.
         max_question_length: Questions are cut to this many tokens.
+        output_dir: Trainer scratch folder (temporary by default).
+        time_limit: Wall-clock seconds after which training stops at the end of its step
+            (:meth:`~helpers.core.budget.TrainingPlan.time_limit`); None: no limit.
 
     Returns:
         ``(log_history, window_stats)``.
     """
     from transformers import DataCollatorWithPadding
 
-
-    features, stats = prepare_train_features(
-        tokenizer, frame["question"].tolist(), frame["context"].tolist(),
-        frame["answer_start"].tolist(), frame["answer_text"].tolist(), config.max_length, stride,
-        max_question_length,
-    )
+    features, stats = _train_features(tokenizer, frame, config.max_length, stride, max_question_length)
     if not stats.labelled_windows:
         skipped = "".join(f" Row {i} (from 0) was skipped: {why}"
                           for i, why in list(stats.skipped.items())[:3])
@@ -391,10 +393,142 @@ def train_qa(
             f"none of the {stats.examples} training examples has an answer located in a window, so "
             f"there is nothing to learn. Fix: check that the answers are spans of their contexts.{skipped}"
         )
-    keys = (*MODEL_INPUTS, "start_positions", "end_positions")
-    history = run_trainer(model, tokenizer, FeatureDataset(features, keys), config,
-                          DataCollatorWithPadding(tokenizer), output_dir)
+    history = run_trainer(model, tokenizer, FeatureDataset(features, TRAIN_KEYS), config,
+                          DataCollatorWithPadding(tokenizer), output_dir, time_limit)
     return history, stats
+
+
+TRAIN_KEYS = (*MODEL_INPUTS, "start_positions", "end_positions")
+
+# The runs of the notebook's students, in the order they run: the exported student reads the synthetic
+# questions, then the labelled examples; the labelled-only student (the comparison) comes last.
+SYNTHETIC_PASS, LABELLED_PASS, LABELLED_ONLY = "synthetic-pass", "labelled-pass", "student-labelled"
+
+
+def _train_features(tokenizer, frame: pd.DataFrame, max_length: int, stride: int, max_question_length: int):
+    """:func:`prepare_train_features` of a frame with located answers."""
+    return prepare_train_features(
+        tokenizer, frame["question"].tolist(), frame["context"].tolist(), frame["answer_start"].tolist(),
+        frame["answer_text"].tolist(), max_length, stride, max_question_length)
+
+
+def _timing_batches(tokenizer, features: dict, config: TrainConfig, quantiles) -> list[dict]:
+    """A few training batches of ``features`` (windows), as training builds them, for timing a step."""
+    from transformers import DataCollatorWithPadding
+
+    lengths = [len(ids) for ids in features["input_ids"]]
+    if config.group_by_length:
+        picks = representative_lengths(lengths, config.batch_size, quantiles)
+    else:  # random batches are padded to their longest window
+        rng = np.random.default_rng(config.seed)
+        picks = [rng.choice(len(lengths), min(config.batch_size, len(lengths)), replace=False)
+                 for _ in quantiles]
+    keys = [k for k in TRAIN_KEYS if k in features]
+    collate = DataCollatorWithPadding(tokenizer)
+    return [collate([{k: features[k][i] for k in keys} for i in pick]) for pick in picks]
+
+
+def plan_students(model, tokenizer, train: pd.DataFrame, synthetic: pd.DataFrame, config: TrainConfig,
+                  synthetic_config: TrainConfig, stride: int, max_question_length: int,
+                  budget_minutes: float | None, spent_seconds: float, reserved_seconds: float,
+                  compare: bool = True, min_synthetic_share: float = 0.5) -> TrainingPlan:
+    """Time a training step on this folder's windows and plan the students' runs to fit the budget.
+
+    The runs, in the order they run: the exported student's pass over the synthetic questions
+    (:data:`SYNTHETIC_PASS`, ``synthetic_config``), its pass over the labelled examples
+    (:data:`LABELLED_PASS`, ``config``), and, with ``compare``, the labelled-only student
+    (:data:`LABELLED_ONLY`), which takes exactly the labelled pass's steps so that the two differ
+    only by the synthetic questions. What is given up, first to last (:func:`allocate_qa_steps`):
+    synthetic steps down to ``min_synthetic_share`` of those wanted, then the comparison, then
+    more synthetic steps, the labelled pass last. ``model`` is timed as it will train; its weights
+    do not change. The time the timing takes (five steps) counts as spent.
+
+    Args:
+        model, tokenizer: The untrained student (:func:`build_qa_model`).
+        train, synthetic: Frames with located answers (:func:`locate_answers`); ``synthetic`` may be empty.
+        config, synthetic_config: The labelled and the synthetic runs' settings; the steps they want
+            are :func:`~helpers.core.training.planned_steps` of their windows.
+        stride, max_question_length: As for :func:`train_qa`.
+        budget_minutes: The whole notebook's budget; None or <= 0: no budget.
+        spent_seconds: Already spent (``record.elapsed()``).
+        reserved_seconds: For the stages after training (:func:`reserve_seconds`).
+        compare: Plan the labelled-only student.
+        min_synthetic_share: Keep the comparison only if the synthetic pass still gets this share of
+            its wanted steps.
+    """
+    start = time.perf_counter()
+    labelled, _ = _train_features(tokenizer, train, config.max_length, stride, max_question_length)
+    step, wanted = {}, {SYNTHETIC_PASS: 0}
+    if len(synthetic):
+        windows, _ = _train_features(tokenizer, synthetic, synthetic_config.max_length, stride,
+                                     max_question_length)
+        step[SYNTHETIC_PASS] = measure_step_seconds(
+            model, _timing_batches(tokenizer, windows, synthetic_config, (0.25, 0.5, 0.75)))
+        wanted[SYNTHETIC_PASS] = planned_steps(len(windows["input_ids"]), synthetic_config)
+    step[LABELLED_PASS] = measure_step_seconds(
+        model, _timing_batches(tokenizer, labelled, config, (0.5,)), warmup=0 if len(synthetic) else 1)
+    step.setdefault(SYNTHETIC_PASS, step[LABELLED_PASS])
+    step[LABELLED_ONLY] = step[LABELLED_PASS]
+    wanted[LABELLED_PASS] = planned_steps(len(labelled["input_ids"]), config)
+    wanted[LABELLED_ONLY] = wanted[LABELLED_PASS] if compare else 0
+    budget = budget_minutes * 60 if budget_minutes and budget_minutes > 0 else None
+    spent = spent_seconds + time.perf_counter() - start
+    left = None if budget is None else budget - spent - reserved_seconds
+    steps, notes = allocate_qa_steps(wanted, step, left, min_synthetic_share)
+    if not len(synthetic):
+        notes.insert(0, "no synthetic questions: the exported student reads the labelled examples only")
+    runs = [RunPlan(name, wanted[name], steps[name], round(steps[name] * step[name], 1)) for name in wanted]
+    return TrainingPlan(budget, round(spent, 1), round(reserved_seconds, 1),
+                        {k: round(v, 3) for k, v in step.items()}, runs, notes)
+
+
+def allocate_qa_steps(wanted: dict[str, int], step_seconds: dict[str, float], left: float | None,
+                      min_synthetic_share: float = 0.5) -> tuple[dict[str, int], list[str]]:
+    """Steps for :data:`SYNTHETIC_PASS`, :data:`LABELLED_PASS` and :data:`LABELLED_ONLY` that fit in
+    ``left`` seconds, and notes on what was given up (see :func:`plan_students`).
+
+    The labelled pass gets its steps first (at least one, even if nothing fits: the exported student
+    always sees the labelled examples). The comparison runs with exactly as many steps, and only if
+    the synthetic pass can still have ``min_synthetic_share`` of its steps beside it; otherwise its
+    time goes to the synthetic pass. ``left`` None: every run gets what it wants.
+    """
+    steps = dict(wanted)
+    if left is None:
+        return steps, []
+    notes = []
+    syn, lab, comparison = wanted[SYNTHETIC_PASS], wanted[LABELLED_PASS], wanted[LABELLED_ONLY]
+    syn_cost, lab_cost = step_seconds[SYNTHETIC_PASS], step_seconds[LABELLED_PASS]
+    steps[LABELLED_PASS] = min(lab, max(1, math.floor(left / lab_cost)))
+    if steps[LABELLED_PASS] < lab:
+        notes.append(f"{LABELLED_PASS} cut to {steps[LABELLED_PASS]} of {lab} steps: {lab} would take "
+                     f"~{lab * lab_cost:.0f} s, {max(0.0, left):.0f} s were left for training")
+    rest = left - steps[LABELLED_PASS] * lab_cost
+    if comparison:
+        beside = rest - steps[LABELLED_PASS] * step_seconds[LABELLED_ONLY]
+        fits = min(syn, math.floor(max(0.0, beside) / syn_cost))
+        if beside >= 0 and fits >= min_synthetic_share * syn:
+            steps[LABELLED_ONLY], rest = steps[LABELLED_PASS], beside
+        else:
+            steps[LABELLED_ONLY] = 0
+            notes.append(f"{LABELLED_ONLY} (the comparison) skipped: beside it the synthetic pass would get "
+                         f"{fits} of its {syn} steps, under {min_synthetic_share:.0%}")
+    steps[SYNTHETIC_PASS] = min(syn, math.floor(max(0.0, rest) / syn_cost))
+    if steps[SYNTHETIC_PASS] < syn:
+        notes.append(f"{SYNTHETIC_PASS} skipped: no time was left" if not steps[SYNTHETIC_PASS] else
+                     f"{SYNTHETIC_PASS} cut to {steps[SYNTHETIC_PASS]} of {syn} steps to fit the budget")
+    return steps, notes
+
+
+def reserve_seconds(seconds_per_question: float, test_questions: int, gate_questions: int, variants: int,
+                    students: int = 2) -> float:
+    """Time to keep for what follows training: ``students`` scored on the test set, the export and its
+    reload check, and ``variants`` ONNX variants converted (~20 s each, measured with MiniLM-L6) and
+    run with PyTorch on the gate and test questions. ``seconds_per_question`` is PyTorch's cost per
+    question, measured on the folder (the untrained student's evaluation); ONNX Runtime is faster
+    than that, so this errs long."""
+    evaluation = students * test_questions * seconds_per_question
+    gate = (variants + 1) * (gate_questions + test_questions) * seconds_per_question if variants else 0.0
+    return round(20.0 + evaluation + gate + 20.0 * variants, 1)
 
 
 def predict_answers(

@@ -160,7 +160,7 @@ def test_a_proportional_plan_never_overspends_beyond_the_first_step(left):
 
 
 def test_gate_and_calibration_inputs_shrink_to_a_share_of_the_budget_for_long_texts():
-    from helpers.classification import affordable_inputs
+    from helpers.core.budget import affordable_inputs
 
     # short texts: 4 passes x 5 ms per input, a tenth of 10 minutes buys 3,000: the cap holds
     assert affordable_inputs(500, 1000, 0.02, 10) == 500
@@ -216,3 +216,105 @@ def test_training_stops_at_its_time_limit_after_at_least_one_step(tiny_model_dir
     assert [r["step"] for r in history if "loss" in r] == [1]  # spent at once: one step, then stop
     history = train_classifier(model, tok, texts, labels, config, time_limit=3600.0)
     assert [r["step"] for r in history if "loss" in r] == list(range(1, 13))  # far off: every step
+
+
+QA_WANTED = {"synthetic-pass": 100, "labelled-pass": 40, "student-labelled": 40}
+QA_STEP = {"synthetic-pass": 4.0, "labelled-pass": 5.0, "student-labelled": 5.0}
+
+
+def _qa_steps(left, share=0.5, wanted=QA_WANTED):
+    from helpers.question_answering import allocate_qa_steps
+
+    steps, notes = allocate_qa_steps(wanted, QA_STEP, left, share)
+    return (steps["synthetic-pass"], steps["labelled-pass"], steps["student-labelled"]), notes
+
+
+def test_qa_plan_without_a_budget_or_with_room_runs_everything():
+    assert _qa_steps(None) == ((100, 40, 40), [])
+    assert _qa_steps(800) == ((100, 40, 40), [])  # 400 + 200 + 200 s needed
+
+
+def test_qa_plan_cuts_the_synthetic_pass_first_then_drops_the_comparison_then_cuts_more():
+    # 700 s: both labelled runs (400 s) fit beside 75 synthetic steps (75% >= 50%)
+    steps, notes = _qa_steps(700)
+    assert steps == (75, 40, 40) and notes == ["synthetic-pass cut to 75 of 100 steps to fit the budget"]
+    # 560 s: beside the comparison only 40 of 100 synthetic steps would fit: it is skipped and its
+    # time goes to the synthetic pass (360 s: 90 steps)
+    steps, notes = _qa_steps(560)
+    assert steps == (90, 40, 0)
+    assert notes[0] == ("student-labelled (the comparison) skipped: beside it the synthetic pass would get "
+                        "40 of its 100 steps, under 50%")
+    assert notes[1] == "synthetic-pass cut to 90 of 100 steps to fit the budget"
+    # with a lower minimum share, the comparison is kept at that cost
+    assert _qa_steps(560, share=0.4)[0] == (40, 40, 40)
+
+
+def test_qa_plan_always_gives_the_labelled_pass_a_step_and_never_spends_what_is_not_there():
+    steps, notes = _qa_steps(150)  # not even the labelled pass fits: cut, nothing else
+    assert steps == (0, 30, 0)
+    assert notes[0].startswith("labelled-pass cut to 30 of 40 steps")
+    assert notes[-1] == "synthetic-pass skipped: no time was left"
+    assert _qa_steps(-50)[0] == (0, 1, 0)  # overspent already: one step
+    for left in range(0, 1000, 37):
+        (syn, lab, comp), _ = _qa_steps(left)
+        assert syn * 4.0 + (lab + comp) * 5.0 <= max(left, 5.0)
+        assert comp in (0, lab)  # the comparison takes exactly the labelled pass's steps, or none
+
+
+def test_qa_plan_without_synthetic_questions_or_comparison():
+    assert _qa_steps(100_000, wanted={**QA_WANTED, "synthetic-pass": 0}) == ((0, 40, 40), [])
+    steps, notes = _qa_steps(250, wanted={**QA_WANTED, "student-labelled": 0})
+    assert steps == (12, 40, 0) and notes == ["synthetic-pass cut to 12 of 100 steps to fit the budget"]
+
+
+def test_qa_plan_students_times_the_folder_windows_and_lists_the_runs_in_running_order(tiny_model_dir):
+    import pandas as pd
+
+    from helpers import question_answering as qa
+    from helpers.core.training import TrainConfig
+
+    model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    context = "Lake Vorn lies in the north. It is 58 kilometres long and was mapped in 1821 by Ada Brun."
+    train = qa.locate_answers(pd.DataFrame({"question": ["How long is Lake Vorn?"] * 6,
+                                            "context": [context] * 6, "answer": ["58 kilometres"] * 6}))
+    synthetic = qa.locate_answers(pd.DataFrame({"question": ["When was it mapped?"] * 20,
+                                                "context": [context] * 20, "answer": ["1821"] * 20}))
+    config = TrainConfig(epochs=1, min_steps=3, max_steps=50, batch_size=4, max_length=64,
+                         group_by_length=True)
+    syn_config = TrainConfig(epochs=2, min_steps=0, max_steps=50, batch_size=4, max_length=64,
+                             group_by_length=True)
+    before = [p.detach().clone() for p in model.parameters()]
+    plan = qa.plan_students(model, tokenizer, train, synthetic, config, syn_config, 16, 32, None, 0.0, 0.0)
+    assert [(r.name, r.wanted_steps, r.steps) for r in plan.runs] == [
+        ("synthetic-pass", 10, 10), ("labelled-pass", 3, 3), ("student-labelled", 3, 3)]
+    assert plan.spent_seconds > 0 and all(s > 0 for s in plan.step_seconds.values())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    # a budget already spent: the labelled pass keeps one step, the others are given up, and the
+    # time limit of each run counts the runs after it
+    plan = qa.plan_students(model, tokenizer, train, synthetic.head(0), config, syn_config, 16, 32,
+                            1, 59.0, 0.0, compare=False)
+    assert [r.steps for r in plan.runs] == [0, 1, 0]
+    assert plan.notes[0].startswith("no synthetic questions") and plan.time_limit("labelled-pass", 60) == 0.0
+
+
+def test_qa_reserve_counts_the_students_the_export_and_the_variants():
+    from helpers.question_answering import reserve_seconds
+
+    assert reserve_seconds(0.1, 100, 0, 0, students=2) == 20.0 + 20.0
+    # two variants: three passes over 300 gate + 100 test questions, 20 s each to convert
+    assert reserve_seconds(0.1, 100, 300, 2, students=1) == 20.0 + 10.0 + 3 * 40.0 + 40.0
+
+
+def test_a_qa_run_stops_at_its_time_limit(tiny_model_dir):
+    import pandas as pd
+
+    from helpers import question_answering as qa
+    from helpers.core.training import TrainConfig
+
+    model, tokenizer = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    context = "The bridge at Ormsby was opened in 1904 and carries the railway over the river Tane."
+    frame = qa.locate_answers(pd.DataFrame({"question": ["When was the bridge opened?"] * 8,
+                                            "context": [context] * 8, "answer": ["1904"] * 8}))
+    history, _ = qa.train_qa(model, tokenizer, frame, TrainConfig(min_steps=20, max_steps=20, batch_size=4,
+                                                                  max_length=64), 16, 32, time_limit=0.0)
+    assert max(r.get("step", 0) for r in history) == 1  # stopped after its first step

@@ -197,6 +197,25 @@ def test_deployment_notebook_names_a_missing_weights_file(tiny_model_dir, tmp_pa
 
 
 @pytest.mark.notebook
+def test_question_answering_notebook_under_a_spent_budget_exports_the_labelled_pass(
+        tiny_model_dir, tiny_qa_task, tmp_path):
+    """A budget spent before training: the exported student still reads the labelled examples (one step),
+    the synthetic pass and the comparison are skipped, and the notebook says so and finishes."""
+    out = tmp_path / "qa-spent"
+    executed = run_notebook(
+        "question-answering-training.ipynb", tmp_path, DATA_DIR=str(tiny_qa_task), MODEL=str(tiny_model_dir),
+        MAX_LENGTH=64, DOC_STRIDE=16, MIN_STEPS=3, BATCH_SIZE=4, SYNTHETIC_PER_CONTEXT=2,
+        TIME_BUDGET_MINUTES=0.01, EXPORT_ONNX=False, OUTPUT_DIR=str(out))
+    m = json.loads((out / "metrics.json").read_text())
+    assert [(r["name"], r["steps"]) for r in m["plan"]["runs"]] == [
+        ("synthetic-pass", 0), ("labelled-pass", 1), ("student-labelled", 0)]
+    assert set(m["results"]) == {"student-base", "student-synthetic"}
+    assert (out / "model" / "model.safetensors").is_file() and m["gate_inputs"] == 0
+    text = executed.read_text()
+    assert "the labelled-only student was not trained" in text and "synthetic-pass skipped" in text
+
+
+@pytest.mark.notebook
 def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_task, tmp_path):
     out = tmp_path / "qa-training"
     run_notebook(
@@ -211,6 +230,10 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
     assert m["synthetic_windows"]["examples"] == m["examples"]["synthetic"]
     assert m["labelled_windows"]["examples"] == 6 and m["labelled_windows"]["answers_without_position"] == 1
     assert set(m["results"]) == {"student-base", "student-labelled", "student-synthetic"}
+    # The default 15-minute budget holds every run of a tiny model: none is cut.
+    assert all(r["steps"] == r["wanted_steps"] > 0 for r in m["plan"]["runs"])
+    assert [r["name"] for r in m["plan"]["runs"]] == ["synthetic-pass", "labelled-pass", "student-labelled"]
+    assert m["plan"]["notes"] == [] and m["plan"]["budget_seconds"] == 900
     for r in m["results"].values():
         groups = r["groups"]
         assert groups["all"]["n"] == 4 and groups["yes/no"]["n"] == 1 and groups["span"]["n"] == 3

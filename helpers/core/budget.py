@@ -234,3 +234,15 @@ def _proportional_runs(wanted, step_seconds, floors, left) -> tuple[list[RunPlan
             notes.append(f"{name} cut to {planned} of {steps} steps to fit the budget")
         runs.append(RunPlan(name, steps, planned, round(planned * cost, 1)))
     return runs, notes
+
+
+def affordable_inputs(cap: int, available: int, seconds_per_input: float, budget_minutes: float | None,
+                      share: float = 0.1, floor: int = 100) -> int:
+    """How many inputs a stage after training (the variants' gate, the static calibration) may use:
+    at most ``cap`` and ``available``, and under a budget no more than fit in ``share`` of it at the
+    measured ``seconds_per_input`` (every pass the stage makes over one input), but not under
+    ``floor`` (fewer would decide nothing). Long texts thus get a smaller gate, short ones the full."""
+    n = min(int(cap), int(available))
+    if budget_minutes and budget_minutes > 0 and seconds_per_input > 0:
+        n = min(n, max(int(floor), math.floor(share * budget_minutes * 60 / seconds_per_input)))
+    return max(0, n)
