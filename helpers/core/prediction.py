@@ -223,6 +223,7 @@ class Windows:
         self.encodings, self.sample = encodings, sample
         self.keys = ["input_ids", *(k for k in MODEL_INPUTS[1:] if k in names), "offset_mapping",
                      "overflow_to_sample_mapping"]
+        self._columns: dict[str, list] = {}  # read once: callers index windows[key][w] in a loop
 
     def __contains__(self, key: str) -> bool:
         return key in self.keys
@@ -232,9 +233,11 @@ class Windows:
             raise KeyError(key)
         if key == "overflow_to_sample_mapping":
             return self.sample
-        attribute = {"input_ids": "ids", "token_type_ids": "type_ids",
-                     "offset_mapping": "offsets"}.get(key, key)
-        return [getattr(e, attribute) for e in self.encodings]
+        if key not in self._columns:
+            attribute = {"input_ids": "ids", "token_type_ids": "type_ids",
+                         "offset_mapping": "offsets"}.get(key, key)
+            self._columns[key] = [getattr(e, attribute) for e in self.encodings]
+        return self._columns[key]
 
     def sequence_ids(self, w: int) -> list[int | None]:
         return self.encodings[w].sequence_ids
