@@ -35,7 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.core.budget import RunPlan, TrainingPlan, measure_step_seconds, representative_lengths
+from helpers.core.budget import (
+    RunPlan,
+    TrainingPlan,
+    measure_token_seconds,
+    padded_tokens_per_batch,
+    representative_lengths,
+)
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
 from helpers.core.metrics import answer_agreement, squad_scores, squad_scores_by_group
@@ -441,7 +447,10 @@ def plan_students(model, tokenizer, train: pd.DataFrame, synthetic: pd.DataFrame
     only by the synthetic questions. What is given up, first to last (:func:`allocate_qa_steps`):
     synthetic steps down to ``min_synthetic_share`` of those wanted, then the comparison, then
     more synthetic steps, the labelled pass last. ``model`` is timed as it will train; its weights
-    do not change. The time the timing takes (five steps) counts as spent.
+    do not change. A step's cost is timed per padded token, pooled over batches of both runs' windows
+    at typical lengths (:func:`~helpers.core.budget.measure_token_seconds`), and applied to each run's
+    mean padded batch (:func:`~helpers.core.budget.padded_tokens_per_batch`). The timing (five steps,
+    the first untimed) counts as spent.
 
     Args:
         model, tokenizer: The untrained student (:func:`build_qa_model`).
@@ -458,19 +467,24 @@ def plan_students(model, tokenizer, train: pd.DataFrame, synthetic: pd.DataFrame
     """
     start = time.perf_counter()
     labelled, _ = _train_features(tokenizer, train, config.max_length, stride, max_question_length)
-    step, wanted = {}, {SYNTHETIC_PASS: 0}
+    by_run = {LABELLED_PASS: (labelled, config)}
     if len(synthetic):
-        windows, _ = _train_features(tokenizer, synthetic, synthetic_config.max_length, stride,
-                                     max_question_length)
-        step[SYNTHETIC_PASS] = measure_step_seconds(
-            model, _timing_batches(tokenizer, windows, synthetic_config, (0.25, 0.5, 0.75)))
-        wanted[SYNTHETIC_PASS] = planned_steps(len(windows["input_ids"]), synthetic_config)
-    step[LABELLED_PASS] = measure_step_seconds(
-        model, _timing_batches(tokenizer, labelled, config, (0.5,)), warmup=0 if len(synthetic) else 1)
+        by_run[SYNTHETIC_PASS] = (_train_features(tokenizer, synthetic, synthetic_config.max_length, stride,
+                                                max_question_length)[0], synthetic_config)
+    batches = [b for name, quantiles in ((SYNTHETIC_PASS, (0.25, 0.5, 0.75)), (LABELLED_PASS, (0.5,)))
+               if name in by_run for b in _timing_batches(tokenizer, *by_run[name], quantiles)]
+    per_token, update = measure_token_seconds(model, batches)
+    step, wanted = {}, {SYNTHETIC_PASS: 0}
+    for name, (windows, run_config) in by_run.items():
+        lengths = [len(ids) for ids in windows["input_ids"]]
+        tokens = padded_tokens_per_batch(lengths, run_config.batch_size, run_config.group_by_length,
+                                         run_config.seed)
+        step[name] = update + per_token * tokens
+        wanted[name] = planned_steps(len(lengths), run_config)
     step.setdefault(SYNTHETIC_PASS, step[LABELLED_PASS])
     step[LABELLED_ONLY] = step[LABELLED_PASS]
-    wanted[LABELLED_PASS] = planned_steps(len(labelled["input_ids"]), config)
     wanted[LABELLED_ONLY] = wanted[LABELLED_PASS] if compare else 0
+    wanted = {name: wanted[name] for name in (SYNTHETIC_PASS, LABELLED_PASS, LABELLED_ONLY)}
     budget = budget_minutes * 60 if budget_minutes and budget_minutes > 0 else None
     spent = spent_seconds + time.perf_counter() - start
     left = None if budget is None else budget - spent - reserved_seconds

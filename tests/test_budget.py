@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.core.budget import measure_step_seconds, plan_runs, representative_lengths
+from helpers.core.budget import (
+    measure_step_seconds,
+    measure_token_seconds,
+    padded_tokens_per_batch,
+    plan_runs,
+    representative_lengths,
+)
 
 WANTED = {"student-distilled": 300, "student-labelled": 150}
 STEP = {"student-distilled": 0.5, "student-labelled": 0.2}
@@ -81,6 +87,39 @@ def test_measuring_a_step_changes_no_weight_and_leaves_no_gradient():
     assert not wrapped.training  # left in the mode it was in
     with pytest.raises(ValueError, match="at least one batch"):
         measure_step_seconds(wrapped, [])
+
+
+def test_token_seconds_pool_batches_and_change_nothing(tiny_model_dir):
+    from helpers import question_answering as qa
+
+    model, _ = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+
+    def batch(length):
+        ids = torch.full((4, length), 1000)
+        zeros = torch.zeros(4, dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "start_positions": zeros,
+                "end_positions": zeros}
+
+    per_token, update = measure_token_seconds(model, [batch(16), batch(48), batch(64)])
+    assert per_token > 0 and update >= 0
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert all(p.grad is None for p in model.parameters()) and not model.training
+    with pytest.raises(ValueError, match="at least one batch"):
+        measure_token_seconds(model, [])
+
+
+def test_padded_tokens_per_batch_follow_the_samplers():
+    # equal lengths: no padding either way
+    assert padded_tokens_per_batch([10] * 64, 16, group_by_length=False) == 160.0
+    assert padded_tokens_per_batch([10] * 64, 16, group_by_length=True) == 160.0
+    # one long item per 16: random batches often pad to it, grouped ones only once
+    lengths = [10] * 60 + [200] * 4
+    grouped = padded_tokens_per_batch(lengths, 16, group_by_length=True)
+    assert grouped == (200 * 16 + 10 * 16 * 3) / 4  # the four long ones share one batch, padded to 200
+    assert padded_tokens_per_batch(lengths, 16, group_by_length=False) > 2 * grouped
+    assert padded_tokens_per_batch([], 16, True) == 0.0
+    assert padded_tokens_per_batch([30, 20], 16, False) == 60.0  # one short batch
 
 
 def test_a_planned_run_gets_exactly_its_steps_and_length_grouped_batches():

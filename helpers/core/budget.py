@@ -119,6 +119,56 @@ def measure_step_seconds(model, batches: Sequence[dict], warmup: int = 1) -> flo
     return float(np.mean(times)) + _update_seconds(model)
 
 
+def measure_token_seconds(model, batches: Sequence[dict], warmup: int = 1) -> tuple[float, float]:
+    """What a training step costs per padded token, pooled over ``batches`` of different lengths.
+
+    Returns ``(seconds per token of forward and backward, seconds of one AdamW update)``; a step
+    over a batch of ``t`` padded tokens then costs about ``update + t * per_token``
+    (:func:`padded_tokens_per_batch` gives ``t`` for a run). Pooling the batches of several runs
+    gives each run a steadier estimate than timing its own one or two batches: on a 2-core CPU,
+    one step's time varies by a fifth or more. Weights and gradients are left as
+    :func:`measure_step_seconds` leaves them.
+    """
+    if not batches:
+        raise ValueError("measure_token_seconds needs at least one batch")
+    was_training = model.training
+    model.train()
+    seconds, tokens = 0.0, 0
+    try:
+        for i, batch in enumerate([*batches[:warmup], *batches]):
+            start = time.perf_counter()
+            model(**batch).loss.backward()
+            if i >= warmup:
+                seconds += time.perf_counter() - start
+                tokens += int(batch["input_ids"].numel())
+            model.zero_grad(set_to_none=True)
+    finally:
+        model.train(was_training)
+    return seconds / max(1, tokens), _update_seconds(model)
+
+
+def padded_tokens_per_batch(lengths: Sequence[int], batch_size: int, group_by_length: bool,
+                            seed: int = 0, repeats: int = 5) -> float:
+    """Mean tokens in a training batch once padded to its longest item (dynamic padding), as the
+    Trainer draws them: in random order, or grouped by length (the order shuffled, then sorted
+    longest first within mega-batches of 50 batches, as transformers' length-grouped sampler
+    does). Averaged over ``repeats`` seeded orders."""
+    lengths = np.asarray(lengths)
+    if not len(lengths) or batch_size < 1:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    totals = []
+    for _ in range(repeats):
+        order = rng.permutation(len(lengths))
+        if group_by_length:
+            mega = 50 * batch_size
+            order = np.concatenate([sorted(order[i:i + mega], key=lambda j: -lengths[j])
+                                    for i in range(0, len(order), mega)])
+        batches = [lengths[order[i:i + batch_size]] for i in range(0, len(order), batch_size)]
+        totals.append(np.mean([b.max() * len(b) for b in batches]))
+    return float(np.mean(totals))
+
+
 def _update_seconds(model) -> float:
     """Wall time of one AdamW update of ``model``'s trainable weights, timed on copies of them."""
     import torch
