@@ -12,13 +12,19 @@ from hypothesis import strategies as st
 from helpers.core.text import split_paragraphs, split_sentences
 from helpers.synthetic_questions import (
     COLUMNS,
+    DROPPED_COLUMNS,
+    REASONS,
     Candidate,
     cloze_to_question,
     describe_generation,
+    dropped_examples,
     find_answer_candidates,
     generate_questions,
+    generate_with_dropped,
     normalise_question,
     question_rejection_reason,
+    resolve_pronoun,
+    tidy_question,
 )
 from tests.conftest import REPO
 
@@ -382,6 +388,96 @@ def test_each_filter_has_a_reason():
     assert question_rejection_reason(good, " , ", sentence) == "trivial_answer"
     seen = {normalise_question("In what year was Herman Melville born ?")}
     assert question_rejection_reason(good, "1819", sentence, seen) == "duplicate"
+
+
+def test_questions_that_give_the_answer_away_or_are_cut_off_are_dropped():
+    sentence = "The lighthouse at Skerry Point was designed by Alan Stevenson in 1838."
+    # a word of the answer in the question is enough
+    assert question_rejection_reason("Who was the Stevenson lighthouse designed by?", "Alan Stevenson",
+                                     sentence) == "answer_words_in_question"
+    assert question_rejection_reason("How many keepers lived at the 1838 lighthouse?", "1838 keepers",
+                                     sentence) == "answer_words_in_question"
+    # stop words of the answer do not count
+    assert question_rejection_reason("Who designed the lighthouse at Skerry Point?",
+                                     "the engineer Stevenson", sentence) is None
+    for cut in ("How many people is Durban home to about a third of its?",
+                "Who (born Friedrich Stowasser?",
+                'What was the "Kettle Point quarry?',
+                "What did the company sell to the,?",
+                "Where did the railway reach in 1904 and?",
+                "In what year did Marie, she qualify as a surveyor?"):
+        assert question_rejection_reason(cut, "Ontario", sentence) == "fragment", cut
+
+
+def test_a_pronoun_with_nothing_to_refer_to_is_dropped_and_one_after_a_name_is_kept():
+    sentence = "It was coached by Vince Lombardi from 1959."
+    for question in ("Who was it coached by?", "What is it called?", "What did they release in 1979?",
+                     "In what year did his father leave?"):
+        assert question_rejection_reason(question, "Vince Lombardi", sentence) == "unresolved_pronoun"
+    kept = "In what year was the Robert Koch Institute founded, with Koch as its first director?"
+    assert question_rejection_reason(kept, "1891", "The institute was founded in 1891.") is None
+
+
+def test_resolve_pronoun_names_the_paragraph_subject_where_it_fits():
+    assert resolve_pronoun("Who was it coached by?", "Green Bay Packers", False) == (
+        "Who was Green Bay Packers coached by?")
+    assert resolve_pronoun("What was his first film?", "Stanley Kubrick", True) == (
+        "What was Stanley Kubrick's first film?")
+    assert resolve_pronoun("What was its best-selling title?", "Mirrorsoft (company)", False) == (
+        "What was Mirrorsoft's best-selling title?")  # the qualifier goes
+    assert resolve_pronoun("Where did her brother study?", "Agnes Ruth", True) == (
+        "Where did Agnes Ruth's brother study?")  # "her" before a noun: possessive
+    assert resolve_pronoun("Who trained her in 1921?", "Agnes Ruth", True) == (
+        "Who trained Agnes Ruth in 1921?")
+    assert resolve_pronoun("What did she publish after his death?", "James Ensors", True) == (
+        "What did James Ensors publish after his death?")  # the first only; names ending in s
+    assert resolve_pronoun("What were his brothers' names?", "James Ensors", True) == (
+        "What were James Ensors' brothers' names?")
+    # nothing that fits: the question is left for the filter
+    for question, title, person in (("Who was it coached by?", "Vince Lombardi", True),
+                                    ("When did he retire?", "Green Bay Packers", False),
+                                    ("What did they release?", "Joy Division", False),
+                                    ("When did he retire?", "", True)):
+        assert resolve_pronoun(question, title, person) == question
+    unchanged = "When was the bridge opened?"
+    assert resolve_pronoun(unchanged, "Tay Bridge", False) == unchanged
+
+
+def test_tidy_question_drops_parenthetical_asides_but_not_brackets_inside_names():
+    assert tidy_question("Who (1913 – 1986) was a British director?") == "Who was a British director?"
+    assert tidy_question("What did Durban (Zulu: eThekwini) become?") == "What did Durban become?"
+    assert tidy_question("Who designed Himmelb(l)au's tower?") == "Who designed Himmelb(l)au's tower?"
+
+
+def test_generation_reports_every_dropped_question_with_its_reason(contexts):
+    kept, dropped = generate_with_dropped(contexts[:80], max_per_context=3, seed=0)
+    pd.testing.assert_frame_equal(kept, generate_questions(contexts[:80], max_per_context=3, seed=0))
+    assert list(dropped.columns) == DROPPED_COLUMNS and len(dropped) > 0
+    assert set(dropped["reason"]) <= set(REASONS) - {"duplicate"}  # duplicates never get that far
+    for row in dropped.itertuples():  # the reason is the filter's own verdict on what was written
+        assert question_rejection_reason(row.question, row.answer, "") == row.reason
+    for row in kept.itertuples():
+        assert question_rejection_reason(row.question, row.answer, "") is None
+    stats = describe_generation(kept, 80, dropped)
+    assert sum(stats["dropped"].values()) == len(dropped) and list(stats["dropped"]) == list(REASONS)
+    assert stats["dropped"]["unresolved_pronoun"] > 0 and stats["dropped"]["answer_words_in_question"] > 0
+    assert "dropped" not in describe_generation(kept, 80)
+    sample = dropped_examples(dropped, per_reason=2, seed=0)
+    assert sample.groupby("reason").size().max() <= 2 and set(sample["reason"]) == set(dropped["reason"])
+    assert list(sample["reason"]) == sorted(sample["reason"], key=REASONS.index)
+    pd.testing.assert_frame_equal(dropped, generate_with_dropped(contexts[:80], max_per_context=3, seed=0)[1])
+
+
+def test_pronouns_are_resolved_to_the_title_in_generated_questions():
+    context = ("Vera Lindqvist\nVera Lindqvist was a Swedish botanist. She studied at Uppsala University "
+               "from 1921 and later became its first female professor. Her herbarium was given to the "
+               "museum in Lund in 1968.")
+    kept, dropped = generate_with_dropped([context], max_per_context=10, seed=0)
+    assert set(kept["question"]) >= {
+        "From what year did Vera Lindqvist study at Uppsala University?",  # she
+        "In what year was Vera Lindqvist's herbarium given to the museum in Lund?",  # her (possessive)
+    }
+    assert not kept["question"].str.contains(r"\b(?:she|her)\b", case=False).any() and dropped.empty
 
 
 def test_word_limits_are_parameters():

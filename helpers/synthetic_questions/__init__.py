@@ -22,8 +22,9 @@ The modules, from the bottom up:
   tests (the lists the splitter needs too live in :mod:`helpers.core.text`);
 - ``candidates``: answer spans in a sentence (:func:`find_answer_candidates`, :class:`Candidate`);
 - ``rewriting``: a sentence and an answer span to a question (:func:`cloze_to_question`);
-- ``generation``: the filters (:func:`question_rejection_reason`, :func:`normalise_question`)
-  and the run over contexts (:func:`generate_questions`, :func:`describe_generation`).
+- ``generation``: the filters (:func:`question_rejection_reason`, :func:`normalise_question`), the
+  tidying (:func:`tidy_question`, :func:`resolve_pronoun`) and the run over contexts
+  (:func:`generate_questions`, :func:`generate_with_dropped`, :func:`describe_generation`).
 
 Paragraph and sentence splitting (``Paragraph``, ``split_paragraphs``, ``split_sentences``)
 is in :mod:`helpers.core.text`, where every family can use it.
@@ -39,22 +40,34 @@ from __future__ import annotations
 from helpers.synthetic_questions.candidates import Candidate, find_answer_candidates
 from helpers.synthetic_questions.generation import (
     COLUMNS,
+    DROPPED_COLUMNS,
     KINDS,
+    REASONS,
     describe_generation,
+    dropped_examples,
     generate_questions,
+    generate_with_dropped,
     normalise_question,
     question_rejection_reason,
+    resolve_pronoun,
+    tidy_question,
 )
 from helpers.synthetic_questions.rewriting import cloze_to_question
 
 __all__ = [
     "COLUMNS",
+    "DROPPED_COLUMNS",
     "KINDS",
+    "REASONS",
     "Candidate",
     "cloze_to_question",
     "describe_generation",
+    "dropped_examples",
     "find_answer_candidates",
     "generate_questions",
+    "generate_with_dropped",
     "normalise_question",
     "question_rejection_reason",
+    "resolve_pronoun",
+    "tidy_question",
 ]

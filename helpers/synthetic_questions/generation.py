@@ -15,11 +15,21 @@ import pandas as pd
 
 from helpers.core.text import STOPWORDS, Paragraph, sentence_spans, split_paragraphs
 from helpers.synthetic_questions.candidates import Candidate, find_answer_candidates
-from helpers.synthetic_questions.lexicon import NON_PERSON_WORDS
+from helpers.synthetic_questions.lexicon import DETERMINERS, NON_PERSON_WORDS, PREPOSITIONS
 from helpers.synthetic_questions.rewriting import cloze_to_question
 
 KINDS = ("date", "number", "person", "place", "name")
 COLUMNS = ["question", "answer", "answer_start", "context", "kind", "context_index"]
+DROPPED_COLUMNS = ["question", "answer", "kind", "context_index", "reason"]
+REASONS = ("trivial_answer", "too_short", "too_long", "answer_in_question", "answer_words_in_question",
+           "fragment", "unresolved_pronoun", "same_as_sentence", "duplicate")
+"""Why a written question is dropped, in the order the checks run (see :func:`question_rejection_reason`)."""
+
+_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|its|their)\b", re.IGNORECASE)
+_PERSONAL, _PLURAL = {"he", "she", "him", "her", "his"}, {"they", "them", "their"}
+_PARENTHETICAL = re.compile(r"\s+\([^()]*\)")
+_DANGLING = {"the", "a", "an", "and", "or", "but", "nor", "whose", "which", "that", "its", "his", "her",
+             "their", "is", "was", "were", "are"}
 
 
 def _norm(text: str) -> str:
@@ -34,7 +44,7 @@ def question_rejection_reason(
     min_question_words: int = 4,
     max_question_words: int = 30,
 ) -> str | None:
-    """Why a generated question is degenerate, or None when it is kept.
+    """Why a generated question would not be accepted by a reader, or None when it is kept.
 
     Args:
         question: The question.
@@ -45,9 +55,14 @@ def question_rejection_reason(
         max_question_words: Most words allowed.
 
     Returns:
-        ``"trivial_answer"`` (only a stop word or punctuation), ``"too_short"``,
-        ``"too_long"``, ``"answer_in_question"``, ``"same_as_sentence"``, ``"duplicate"``,
-        or None.
+        One of :data:`REASONS`, the first that applies: ``"trivial_answer"`` (only a stop word or
+        punctuation), ``"too_short"``, ``"too_long"``, ``"answer_in_question"`` (the whole answer),
+        ``"answer_words_in_question"`` (a content word or number of the answer: the question gives
+        it away), ``"fragment"`` (unbalanced brackets or quotes, or it stops on an article, a
+        conjunction, a comma or a verb with nothing after it: a cut-off clause),
+        ``"unresolved_pronoun"`` (a he/it/they with nothing in the question it could refer to;
+        :func:`resolve_pronoun` names the paragraph's subject where it can), ``"same_as_sentence"``,
+        ``"duplicate"``; or None.
     """
     if not re.search(r"\w", answer) or answer.strip().lower() in STOPWORDS:
         return "trivial_answer"
@@ -56,13 +71,77 @@ def question_rejection_reason(
         return "too_short"
     if n_words > max_question_words:
         return "too_long"
-    if re.search(rf"(?<!\w){re.escape(answer.strip().lower())}(?!\w)", question.lower()):
+    low = question.lower()
+    if re.search(rf"(?<!\w){re.escape(answer.strip().lower())}(?!\w)", low):
         return "answer_in_question"
+    asked = set(re.findall(r"\w+", low))
+    if any(w in asked for w in re.findall(r"\w+", answer.lower())
+           if w not in STOPWORDS and (len(w) > 2 or w.isdigit())):
+        return "answer_words_in_question"
+    if _is_fragment(question):
+        return "fragment"
+    if _unresolved_pronoun(question):
+        return "unresolved_pronoun"
     if _norm(question) == _norm(sentence):
         return "same_as_sentence"
     if normalise_question(question) in seen:
         return "duplicate"
     return None
+
+
+def _is_fragment(question: str) -> bool:
+    """Unbalanced brackets or quotes, or a last word that cannot end a question."""
+    if question.count("(") != question.count(")") or question.count("[") != question.count("]"):
+        return True
+    if question.count('"') % 2 or re.search(r"[,;:\-–(]\s*\?$", question):
+        return True
+    if re.search(r",\s+(?:he|she|they)\s", question):  # "In what year did Marie, she qualify ...?"
+        return True
+    words = re.findall(r"[\w']+", question)
+    return bool(words) and words[-1].lower() in _DANGLING
+
+
+def _unresolved_pronoun(question: str) -> bool:
+    """A pronoun with no name before it in the question ("Who was it coached by?", "What did they
+    release?"); one after a name may refer to it ("... Robert Koch Institute ... as its first director")."""
+    match = _PRONOUN.search(question)
+    if not match:
+        return False
+    names = re.findall(r"\b[A-Z][\w'-]*", question[:match.start()])
+    return len(names) < 2  # the first word is capitalised anyway
+
+
+def tidy_question(question: str) -> str:
+    """A question without its parenthetical asides ("Who (1913 – 1986) was ..." → "Who was ..."): a
+    reader never needs them, and they carry dates and names that are not asked about."""
+    tidy = _PARENTHETICAL.sub("", question)
+    return re.sub(r"\s+([?,])", r"\1", tidy)
+
+
+def resolve_pronoun(question: str, title: str, is_person: bool) -> str:
+    """The question with its first he/she/it (him, his, her, its) replaced by ``title``, the subject of
+    the paragraph the question was written from ("What was his first film?" → "What was Stanley
+    Kubrick's first film?"). Left as it is when there is no title, when the pronoun is plural, or when
+    it does not fit the title (he/she for a title that is not a person, it for a person):
+    :func:`question_rejection_reason` then drops it as ``"unresolved_pronoun"``. Later pronouns stay:
+    they now have the title before them."""
+    match = _PRONOUN.search(question)
+    title = _bare(title)
+    if not match or not title:
+        return question
+    word = match.group(1).lower()
+    if word in _PLURAL or (word in _PERSONAL) != is_person:
+        return question
+    after = question[match.end():].lstrip()
+    following = re.match(r"[\w']+", after)
+    object_her = word == "her" and (not following or following.group(0).lower() in DETERMINERS | PREPOSITIONS)
+    if word in {"his", "its"} or (word == "her" and not object_her):
+        name = title + ("'" if title.endswith("s") else "'s")
+    else:
+        name = title
+    if match.start() == 0:
+        name = name[0].upper() + name[1:]
+    return question[:match.start()] + name + question[match.end():]
 
 
 def normalise_question(question: str) -> str:
@@ -143,11 +222,29 @@ def generate_questions(
     min_question_words: int = 4,
     max_question_words: int = 30,
 ) -> pd.DataFrame:
-    """Synthetic (question, answer, answer_start, context) rows for extractive QA.
+    """Synthetic (question, answer, answer_start, context) rows for extractive QA
+    (:func:`generate_with_dropped` without the dropped questions).
+
+    Returns:
+        Columns ``question, answer, answer_start, context, kind, context_index``, where
+        ``context[answer_start:answer_start + len(answer)] == answer`` on every row.
+    """
+    return generate_with_dropped(contexts, max_per_context, seed, min_question_words, max_question_words)[0]
+
+
+def generate_with_dropped(
+    contexts: Sequence[str],
+    max_per_context: int = 3,
+    seed: int = 0,
+    min_question_words: int = 4,
+    max_question_words: int = 30,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic questions for extractive QA, and the ones the filters dropped, with the reason.
 
     For each context: split it into paragraphs and sentences, find answer candidates in
     every sentence, turn each into a question with :func:`cloze_to_question`, drop the
-    degenerate ones (:func:`question_rejection_reason`) and keep up to ``max_per_context``,
+    ones a reader would not accept (:func:`question_rejection_reason`, after :func:`tidy_question` and
+    :func:`resolve_pronoun`) and keep up to ``max_per_context``,
     spread over sentences, paragraphs and answer kinds. A question already generated for an
     earlier context is a duplicate and is dropped.
 
@@ -159,9 +256,12 @@ def generate_questions(
         max_question_words: Most words in a question.
 
     Returns:
-        Columns ``question, answer, answer_start, context, kind, context_index``, where
-        ``context[answer_start:answer_start + len(answer)] == answer`` on every row.
+        ``(kept, dropped)``: the questions as :func:`generate_questions` returns them, and every
+        written question a filter dropped (columns :data:`DROPPED_COLUMNS`; ``reason`` is one of
+        :data:`REASONS`). Questions left over once a context has its ``max_per_context`` are in
+        neither.
     """
+    dropped: list = []
     rng = random.Random(seed)
     rows = []
     seen: set[str] = set()
@@ -181,42 +281,70 @@ def generate_questions(
         groups = []
         for pi, s, e in spans:
             sentence = context[s:e]
+            title = paragraphs[pi].title
             options = []
             for cand in find_answer_candidates(sentence, people, names):
                 question = cloze_to_question(sentence, cand)
                 if question is None:
                     continue
+                question = resolve_pronoun(tidy_question(question), title, _bare(title) in people)
                 reason = question_rejection_reason(
                     question, cand.text, sentence, (), min_question_words, max_question_words
                 )
                 if reason is None:
                     options.append((question, Candidate(cand.text, cand.start + s, cand.end + s, cand.kind)))
+                else:
+                    dropped.append([question, cand.text, cand.kind, ci, reason])
             if options:
                 groups.append((pi, options))
         for question, cand, _ in _pick(groups, max_per_context, rng, seen):
             seen.add(normalise_question(question))
             rows.append([question, cand.text, cand.start, context, cand.kind, ci])
     df = pd.DataFrame(rows, columns=COLUMNS)
-    return df.astype({"answer_start": int, "context_index": int})
+    return (df.astype({"answer_start": int, "context_index": int}),
+            pd.DataFrame(dropped, columns=DROPPED_COLUMNS).astype({"context_index": int}))
 
 
-def describe_generation(df: pd.DataFrame, n_contexts: int) -> dict:
+def _bare(title: str) -> str:
+    """A title without its trailing qualifier ("Dune (novel)" → "Dune"), as :func:`_title_entities`
+    keeps it."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", title or "").strip()
+
+
+def describe_generation(df: pd.DataFrame, n_contexts: int, dropped: pd.DataFrame | None = None) -> dict:
     """Counts that summarise a :func:`generate_questions` frame.
 
     Args:
         df: The generated frame.
         n_contexts: How many contexts went in (contexts without questions leave no row).
+        dropped: The dropped questions of :func:`generate_with_dropped`, counted by reason if given.
 
     Returns:
         ``{"total", "per_kind": {kind: count}, "contexts_with_questions",
-        "contexts_with_none", "mean_per_context"}``.
+        "contexts_with_none", "mean_per_context"}``, and ``"dropped": {reason: count}`` (every reason
+        of :data:`REASONS`) with ``dropped``.
     """
     counts = df["kind"].value_counts() if len(df) else pd.Series(dtype=int)
     with_questions = int(df["context_index"].nunique()) if len(df) else 0
-    return {
+    stats = {
         "total": int(len(df)),
         "per_kind": {kind: int(counts.get(kind, 0)) for kind in KINDS},
         "contexts_with_questions": with_questions,
         "contexts_with_none": int(n_contexts - with_questions),
         "mean_per_context": float(len(df) / n_contexts) if n_contexts else 0.0,
     }
+    if dropped is not None:
+        reasons = dropped["reason"].value_counts()
+        stats["dropped"] = {reason: int(reasons.get(reason, 0)) for reason in REASONS}
+    return stats
+
+
+def dropped_examples(dropped: pd.DataFrame, per_reason: int = 2, seed: int = 0) -> pd.DataFrame:
+    """A few dropped questions of each reason (a seeded sample), for the notebook to show."""
+    if dropped.empty:
+        return dropped
+    parts = [group.sample(min(per_reason, len(group)), random_state=seed)
+             for _, group in dropped.groupby("reason", sort=False)]
+    order = {reason: i for i, reason in enumerate(REASONS)}
+    table = pd.concat(parts).sort_values("reason", key=lambda r: r.map(order), kind="stable")
+    return table[["reason", "question", "answer", "kind"]].reset_index(drop=True)
