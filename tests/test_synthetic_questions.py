@@ -456,7 +456,7 @@ def test_generation_reports_every_dropped_question_with_its_reason(contexts):
     assert set(dropped["reason"]) <= set(REASONS) - {"duplicate"}  # duplicates never get that far
     for row in dropped.itertuples():  # the reason is the filter's own verdict on what was written
         assert question_rejection_reason(row.question, row.answer, "") == row.reason
-    for row in kept.itertuples():
+    for row in kept[kept["kind"] != "comparison"].itertuples():  # a comparison names its answer
         assert question_rejection_reason(row.question, row.answer, "") is None
     stats = describe_generation(kept, 80, dropped)
     assert sum(stats["dropped"].values()) == len(dropped) and list(stats["dropped"]) == list(REASONS)
@@ -480,6 +480,66 @@ def test_pronouns_are_resolved_to_the_title_in_generated_questions():
     assert not kept["question"].str.contains(r"\b(?:she|her)\b", case=False).any() and dropped.empty
 
 
+COMPARED = (
+    "Ada Brun\nAda Brun (3 May 1901 – 1987) was a Norwegian cartographer who mapped the fjords of "
+    "Finnmark.\n\nKarl Weiss\nKarl Weiss (born 12 June 1894) was an Austrian surveyor. He led the "
+    "first survey of the Hohe Tauern.\n\nTitanic Dawn (1997)\nTitanic Dawn is a 1997 film about a "
+    "shipwreck. Its director was born in 1950."
+)
+
+
+def test_comparison_facts_are_dated_facts_about_each_title():
+    from helpers.synthetic_questions.comparison import Fact, paragraph_fact
+
+    paragraphs = split_paragraphs(COMPARED)
+    people = {"Ada Brun", "Karl Weiss"}
+    facts = [paragraph_fact(COMPARED, p, people) for p in paragraphs]
+    assert facts[:2] == [Fact("Ada Brun", 0, "born", 1901),
+                         Fact("Karl Weiss", COMPARED.index("Karl Weiss"), "born", 1894)]
+    assert facts[2] is None  # a film's year is no birth, and its director's birth is not the film's
+    assert paragraph_fact(COMPARED, paragraphs[0], set()) is None  # a birth only for a person's title
+    bands = "Harbour Lights: The band was formed in 1971 in Hull.\nGrey Coast: The band was formed in 1968."
+    got = [paragraph_fact(bands, p) for p in split_paragraphs(bands)]
+    assert [(f.title, f.verb, f.year) for f in got] == [("Harbour Lights", "formed", 1971),
+                                                        ("Grey Coast", "formed", 1968)]
+
+
+def test_comparison_questions_are_answered_by_the_right_title_in_both_directions():
+    import random
+
+    from helpers.synthetic_questions.comparison import comparison_questions
+
+    paragraphs = split_paragraphs(COMPARED)
+    seen = set()
+    for seed in range(12):
+        [(question, fact)] = comparison_questions(COMPARED, paragraphs, random.Random(seed),
+                                                  {"Ada Brun", "Karl Weiss"})
+        first = "first" in question
+        assert fact.title == ("Karl Weiss" if first else "Ada Brun")  # born 1894 and 1901
+        names = "(Ada Brun|Karl Weiss)"
+        assert re.fullmatch(rf"Who was born (first|later), {names} or {names}\?", question)
+        assert COMPARED[fact.start:fact.start + len(fact.title)] == fact.title
+        seen.add(question)
+    assert len(seen) == 4  # both orders, both directions
+    # different verbs, or the same year: nothing to compare
+    mixed = "Harbour Lights: The band was formed in 1971.\nGrey Coast: The company was founded in 1968."
+    same = "Harbour Lights: The band was formed in 1971.\nGrey Coast: The band was formed in 1971."
+    for text in (mixed, same):
+        assert comparison_questions(text, split_paragraphs(text), random.Random(0)) == []
+
+
+def test_generated_comparison_questions_have_their_title_as_a_span(contexts):
+    lines = pd.read_csv(REPO / "data-hotpotqa-lines" / "unstructured.csv")["context"].tolist()
+    df = generate_questions(lines, max_per_context=3, seed=0)
+    compared = df[df["kind"] == "comparison"]
+    assert len(compared) >= 20 and df.groupby("context_index").size().max() <= 3
+    for row in compared.itertuples():
+        assert row.context[row.answer_start:row.answer_start + len(row.answer)] == row.answer
+        assert row.answer in row.question
+        assert re.match(r"(Who|Which) was \w+ (first|later|more recently), ", row.question)
+    assert generate_questions(lines[:20], max_per_context=0).empty
+
+
 def test_word_limits_are_parameters():
     question = "In what year was Herman Melville born?"
     assert question_rejection_reason(question, "1819", "x", min_question_words=8) == "too_short"
@@ -487,7 +547,7 @@ def test_word_limits_are_parameters():
 
 
 def test_generation_applies_the_filters(generated):
-    for row in generated.itertuples():
+    for row in generated[generated["kind"] != "comparison"].itertuples():
         assert question_rejection_reason(row.question, row.answer, "") is None
         assert not re.search(rf"(?<!\w){re.escape(row.answer.lower())}(?!\w)", row.question.lower())
         assert 4 <= len(row.question.split()) <= 30
@@ -567,7 +627,7 @@ def test_describe_generation_counts():
     )
     stats = describe_generation(df, n_contexts=4)
     assert stats["total"] == 3
-    assert stats["per_kind"] == {"date": 2, "number": 0, "person": 0, "place": 1, "name": 0}
+    assert stats["per_kind"] == {"date": 2, "number": 0, "person": 0, "place": 1, "name": 0, "comparison": 0}
     assert stats["contexts_with_questions"] == 2 and stats["contexts_with_none"] == 2
     assert stats["mean_per_context"] == pytest.approx(0.75)
     assert describe_generation(df.iloc[:0], 5)["contexts_with_none"] == 5

@@ -15,10 +15,11 @@ import pandas as pd
 
 from helpers.core.text import STOPWORDS, Paragraph, sentence_spans, split_paragraphs
 from helpers.synthetic_questions.candidates import Candidate, find_answer_candidates
+from helpers.synthetic_questions.comparison import comparison_questions
 from helpers.synthetic_questions.lexicon import DETERMINERS, NON_PERSON_WORDS, PREPOSITIONS
 from helpers.synthetic_questions.rewriting import cloze_to_question
 
-KINDS = ("date", "number", "person", "place", "name")
+KINDS = ("date", "number", "person", "place", "name", "comparison")
 COLUMNS = ["question", "answer", "answer_start", "context", "kind", "context_index"]
 DROPPED_COLUMNS = ["question", "answer", "kind", "context_index", "reason"]
 REASONS = ("trivial_answer", "too_short", "too_long", "answer_in_question", "answer_words_in_question",
@@ -241,12 +242,14 @@ def generate_with_dropped(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Synthetic questions for extractive QA, and the ones the filters dropped, with the reason.
 
-    For each context: split it into paragraphs and sentences, find answer candidates in
-    every sentence, turn each into a question with :func:`cloze_to_question`, drop the
-    ones a reader would not accept (:func:`question_rejection_reason`, after :func:`tidy_question` and
-    :func:`resolve_pronoun`) and keep up to ``max_per_context``,
-    spread over sentences, paragraphs and answer kinds. A question already generated for an
-    earlier context is a duplicate and is dropped.
+    For each context: split it into paragraphs and sentences; write one comparison question
+    across two of its paragraphs where their dated facts allow (kind ``"comparison"``, see
+    :mod:`helpers.synthetic_questions.comparison`; the answer is a title); find answer candidates
+    in every sentence, turn each into a question with :func:`cloze_to_question`, drop the ones a
+    reader would not accept (:func:`question_rejection_reason`, after :func:`tidy_question` and
+    :func:`resolve_pronoun`) and fill up to ``max_per_context``, spread over sentences, paragraphs
+    and answer kinds. A question already generated for an earlier context is a duplicate and is
+    dropped.
 
     Args:
         contexts: The contexts, in order.
@@ -262,7 +265,7 @@ def generate_with_dropped(
         neither.
     """
     dropped: list = []
-    rng = random.Random(seed)
+    rng, compare_rng = random.Random(seed), random.Random(seed + 1)
     rows = []
     seen: set[str] = set()
     for ci, context in enumerate(contexts):
@@ -297,7 +300,13 @@ def generate_with_dropped(
                     dropped.append([question, cand.text, cand.kind, ci, reason])
             if options:
                 groups.append((pi, options))
-        for question, cand, _ in _pick(groups, max_per_context, rng, seen):
+        budget = max_per_context
+        for question, fact in comparison_questions(context, paragraphs, compare_rng, people)[:1]:
+            if budget and normalise_question(question) not in seen:
+                seen.add(normalise_question(question))
+                rows.append([question, fact.title, fact.start, context, "comparison", ci])
+                budget -= 1
+        for question, cand, _ in _pick(groups, budget, rng, seen):
             seen.add(normalise_question(question))
             rows.append([question, cand.text, cand.start, context, cand.kind, ci])
     df = pd.DataFrame(rows, columns=COLUMNS)
