@@ -449,13 +449,15 @@ def plan_students(model, tokenizer, train: pd.DataFrame, synthetic: pd.DataFrame
     (:data:`SYNTHETIC_PASS`, ``synthetic_config``), its pass over the labelled examples
     (:data:`LABELLED_PASS`, ``config``), and, with ``compare``, the labelled-only student
     (:data:`LABELLED_ONLY`), which takes exactly the labelled pass's steps so that the two differ
-    only by the synthetic questions. What is given up, first to last (:func:`allocate_qa_steps`):
-    synthetic steps down to ``min_synthetic_share`` of those wanted, then the comparison, then
-    more synthetic steps, the labelled pass last. ``model`` is timed as it will train; its weights
-    do not change. A step's cost is timed per padded token, pooled over batches of both runs' windows
-    at typical lengths (:func:`~helpers.core.budget.measure_token_seconds`), and applied to each run's
-    mean padded batch (:func:`~helpers.core.budget.padded_tokens_per_batch`), plus
-    :data:`STEP_MARGIN`. The timing (five steps, the first untimed) counts as spent.
+    only by the synthetic questions; it is optional: the exported student's passes keep no time
+    for it, so when they run slower than timed it is cut or skipped, not they
+    (:meth:`~helpers.core.budget.TrainingPlan.fits`). What is given up, first to last
+    (:func:`allocate_qa_steps`): synthetic steps down to ``min_synthetic_share`` of those wanted,
+    then the comparison, then more synthetic steps, the labelled pass last. ``model`` is timed as it
+    will train; its weights do not change. A step's cost is timed per padded token, pooled over
+    batches of both runs' windows at typical lengths (:func:`~helpers.core.budget.measure_token_seconds`),
+    and applied to each run's mean padded batch (:func:`~helpers.core.budget.padded_tokens_per_batch`),
+    plus :data:`STEP_MARGIN`. The timing (five steps, the first untimed) counts as spent.
 
     Args:
         model, tokenizer: The untrained student (:func:`build_qa_model`).
@@ -496,7 +498,8 @@ def plan_students(model, tokenizer, train: pd.DataFrame, synthetic: pd.DataFrame
     steps, notes = allocate_qa_steps(wanted, step, left, min_synthetic_share)
     if not len(synthetic):
         notes.insert(0, "no synthetic questions: the exported student reads the labelled examples only")
-    runs = [RunPlan(name, wanted[name], steps[name], round(steps[name] * step[name], 1)) for name in wanted]
+    runs = [RunPlan(name, wanted[name], steps[name], round(steps[name] * step[name], 1),
+                    optional=name == LABELLED_ONLY) for name in wanted]
     return TrainingPlan(budget, round(spent, 1), round(reserved_seconds, 1),
                         {k: round(v, 3) for k, v in step.items()}, runs, notes)
 

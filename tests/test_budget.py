@@ -55,7 +55,7 @@ def test_a_run_not_in_the_plan_has_no_steps():
     plan = plan_runs({"student-distilled": 10}, {"student-distilled": 1.0}, None, 0, 0)
     assert plan.steps("student-labelled") == 0
     assert plan.as_dict()["runs"][0] == {"name": "student-distilled", "wanted_steps": 10, "steps": 10,
-                                         "seconds": 10.0}
+                                         "seconds": 10.0, "optional": False}
 
 
 def test_representative_batches_are_neighbours_in_length_at_the_quantiles():
@@ -334,6 +334,25 @@ def test_qa_plan_students_times_the_folder_windows_and_lists_the_runs_in_running
                             1, 59.0, 0.0, compare=False)
     assert [r.steps for r in plan.runs] == [0, 1, 0]
     assert plan.notes[0].startswith("no synthetic questions") and plan.time_limit("labelled-pass", 60) == 0.0
+    assert [r.optional for r in plan.runs] == [False, False, True]
+
+
+def test_an_optional_run_gets_what_the_others_leave_and_is_skipped_when_too_little_is():
+    from helpers.core.budget import RunPlan, TrainingPlan
+
+    runs = [RunPlan("synthetic-pass", 100, 100, 400.0), RunPlan("labelled-pass", 40, 40, 160.0),
+            RunPlan("student-labelled", 40, 40, 160.0, optional=True)]
+    plan = TrainingPlan(1000, 40, 200, {}, runs)
+    # the exported student's passes keep no time for the comparison: only for each other
+    assert plan.time_limit("synthetic-pass", 40) == 1000 - 200 - 40 - 160
+    assert plan.time_limit("labelled-pass", 440) == 1000 - 200 - 440
+    # on plan, the comparison starts with its time; after slow passes, with less, or not at all
+    assert plan.fits("student-labelled", 600) and plan.time_limit("student-labelled", 600) == 200
+    assert plan.fits("student-labelled", 720)  # 80 s left: half of its 160
+    assert not plan.fits("student-labelled", 730)  # 70 s: under half
+    assert not TrainingPlan(1000, 40, 200, {}, [RunPlan("student-labelled", 40, 0, 0.0, True)]).fits(
+        "student-labelled", 0)  # planned away
+    assert TrainingPlan(None, 0, 0, {}, runs).fits("student-labelled", 10_000)  # no budget
 
 
 def test_qa_reserve_counts_the_students_the_export_and_the_variants():

@@ -27,12 +27,15 @@ class RunPlan:
         wanted_steps: Steps the parameters ask for.
         steps: Steps planned (0: the run is skipped).
         seconds: Estimated wall time of the planned steps.
+        optional: Earlier runs keep no time for it: when they run slow, it gets what is left
+            (:meth:`TrainingPlan.fits`), not they less.
     """
 
     name: str
     wanted_steps: int
     steps: int
     seconds: float
+    optional: bool = False
 
 
 @dataclass
@@ -62,14 +65,24 @@ class TrainingPlan:
     def time_limit(self, name: str, elapsed_seconds: float) -> float | None:
         """Wall-clock seconds run ``name`` may take, starting now (``elapsed_seconds`` into the
         notebook): the budget less what is spent, what is reserved for after training, and the
-        planned time of the runs after it. The run stops there even if its steps are not done
-        (:class:`~helpers.core.training.Deadline`), so a step slower than measured cannot push the
-        notebook past its budget. None without a budget."""
+        planned time of the runs after it that are not optional. The run stops there even if its
+        steps are not done (:class:`~helpers.core.training.Deadline`), so a step slower than measured
+        cannot push the notebook past its budget. None without a budget."""
         if self.budget_seconds is None:
             return None
         names = [r.name for r in self.runs]
-        later = sum(r.seconds for r in self.runs[names.index(name) + 1:])
+        later = sum(r.seconds for r in self.runs[names.index(name) + 1:] if not r.optional)
         return max(0.0, self.budget_seconds - self.reserved_seconds - elapsed_seconds - later)
+
+    def fits(self, name: str, elapsed_seconds: float, share: float = 0.5) -> bool:
+        """Whether run ``name`` should start now: it has planned steps, and (under a budget) at least
+        ``share`` of its planned time is still left for it (:meth:`time_limit`); an optional run
+        after slower runs than planned may have lost it."""
+        run = next((r for r in self.runs if r.name == name), None)
+        if run is None or run.steps == 0:
+            return False
+        limit = self.time_limit(name, elapsed_seconds)
+        return limit is None or limit >= share * run.seconds
 
     def as_dict(self) -> dict:
         """Plain values for ``metrics.json``."""
