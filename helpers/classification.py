@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.core.budget import TrainingPlan, measure_step_seconds, plan_runs, representative_lengths
+from helpers.core.budget import TrainingPlan, measure_step_seconds, plan_runs, timing_picks
 from helpers.core.embeddings import SentenceEncoder
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
@@ -587,12 +587,7 @@ def _timing_batches(model, tokenizer, texts: Sequence[str], config: TrainConfig,
     """A few training batches of ``texts``, as training builds them, for :func:`measure_step_seconds`."""
     enc = tokenizer(list(texts), truncation=True, max_length=config.max_length)
     lengths = [len(ids) for ids in enc["input_ids"]]
-    if config.group_by_length:
-        picks = representative_lengths(lengths, config.batch_size, quantiles)
-    else:  # random batches are padded to their longest text
-        rng = np.random.default_rng(config.seed)
-        picks = [rng.choice(len(texts), min(config.batch_size, len(texts)), replace=False)
-                 for _ in quantiles]
+    picks = timing_picks(lengths, config.batch_size, config.group_by_length, config.seed, quantiles)
     n = model.config.num_labels
     collate = TargetCollator(tokenizer)
     keys = [k for k in MODEL_INPUTS if k in enc]

@@ -40,7 +40,7 @@ from helpers.core.budget import (
     TrainingPlan,
     measure_token_seconds,
     padded_tokens_per_batch,
-    representative_lengths,
+    timing_picks,
 )
 from helpers.core.evaluation import Evaluation
 from helpers.core.export import ExportPaths, export_model, load_export, require_family
@@ -428,12 +428,7 @@ def _timing_batches(tokenizer, features: dict, config: TrainConfig, quantiles) -
     from transformers import DataCollatorWithPadding
 
     lengths = [len(ids) for ids in features["input_ids"]]
-    if config.group_by_length:
-        picks = representative_lengths(lengths, config.batch_size, quantiles)
-    else:  # random batches are padded to their longest window
-        rng = np.random.default_rng(config.seed)
-        picks = [rng.choice(len(lengths), min(config.batch_size, len(lengths)), replace=False)
-                 for _ in quantiles]
+    picks = timing_picks(lengths, config.batch_size, config.group_by_length, config.seed, quantiles)
     keys = [k for k in TRAIN_KEYS if k in features]
     collate = DataCollatorWithPadding(tokenizer)
     return [collate([{k: features[k][i] for k in keys} for i in pick]) for pick in picks]

@@ -272,6 +272,18 @@ def test_build_collection_merges_duplicates_and_adds_labelled_contexts(tmp_path,
     assert "2 repeated rows merged" in coll.report()
 
 
+def test_training_pairs_leave_out_synthetic_comparison_questions(tiny_qa_task):
+    coll = R.build_collection(contexts_as_documents(tiny_qa_task), passage_words=100)
+    synthetic = pd.DataFrame({
+        "question": ["When was Ilse Marten born?", "Who was born first, Ilse Marten or Miriam Hale?"],
+        "answer": ["1801", "Ilse Marten"], "context": [QA_CONTEXTS[0], QA_CONTEXTS[0]],
+        "kind": ["date", "comparison"]})
+    pairs = R.training_pairs(coll, synthetic)
+    assert pairs["source"].tolist() == ["labelled"] * 6 + ["synthetic"]
+    assert pairs["question"].iloc[-1] == "When was Ilse Marten born?"
+    assert len(R.training_pairs(coll, synthetic.drop(columns="kind"))) == 8  # without kinds, all kept
+
+
 def test_passages_never_cross_a_paragraph_and_end_at_sentence_ends():
     text = ("Lake Vorn: Lake Vorn is a glacial lake. It was first mapped in 1832. Ilse Marten: "
             "Ilse Marten was born in Kessel.\n\nA plain paragraph of one sentence here. And a second one.")

@@ -211,6 +211,17 @@ def representative_lengths(lengths: Sequence[int], batch_size: int,
     return picks
 
 
+def timing_picks(lengths: Sequence[int], batch_size: int, group_by_length: bool, seed: int,
+                 quantiles=(0.25, 0.5, 0.75)) -> list:
+    """Indices of a few batches as training draws them, one per quantile: neighbours in length when
+    batches are grouped by length (:func:`representative_lengths`), else random ones (each padded to
+    its longest item), seeded."""
+    if group_by_length:
+        return representative_lengths(lengths, batch_size, quantiles)
+    rng = np.random.default_rng(seed)
+    return [rng.choice(len(lengths), min(batch_size, len(lengths)), replace=False) for _ in quantiles]
+
+
 def plan_runs(
     wanted: dict[str, int],
     step_seconds: dict[str, float],
