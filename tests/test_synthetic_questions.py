@@ -58,7 +58,7 @@ def contexts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def generated(contexts) -> pd.DataFrame:
-    return generate_questions(contexts, max_per_context=3, seed=0, reader_filters=True)
+    return generate_questions(contexts, max_per_context=3, seed=0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,8 +451,7 @@ def test_tidy_question_drops_parenthetical_asides_but_not_brackets_inside_names(
 
 def test_generation_reports_every_dropped_question_with_its_reason(contexts):
     kept, dropped = generate_with_dropped(contexts[:80], max_per_context=3, seed=0)
-    pd.testing.assert_frame_equal(kept, generate_questions(contexts[:80], max_per_context=3, seed=0,
-                                                           reader_filters=True))
+    pd.testing.assert_frame_equal(kept, generate_questions(contexts[:80], max_per_context=3, seed=0))
     assert list(dropped.columns) == DROPPED_COLUMNS and len(dropped) > 0
     assert set(dropped["reason"]) <= set(REASONS) - {"duplicate"}  # duplicates never get that far
     for row in dropped.itertuples():  # the reason is the filter's own verdict on what was written
@@ -531,7 +530,7 @@ def test_comparison_questions_are_answered_by_the_right_title_in_both_directions
 
 def test_generated_comparison_questions_have_their_title_as_a_span(contexts):
     lines = pd.read_csv(REPO / "data-hotpotqa-lines" / "unstructured.csv")["context"].tolist()
-    df = generate_questions(lines, max_per_context=3, seed=0, reader_filters=True)
+    df = generate_questions(lines, max_per_context=3, seed=0)
     compared = df[df["kind"] == "comparison"]
     assert len(compared) >= 20 and df.groupby("context_index").size().max() <= 3
     for row in compared.itertuples():
@@ -597,9 +596,8 @@ def test_picks_spread_over_both_paragraphs_and_sentences():
 
 
 def test_deterministic_under_the_seed(contexts, generated):
-    pd.testing.assert_frame_equal(generated, generate_questions(contexts, max_per_context=3, seed=0,
-                                                                reader_filters=True))
-    other = generate_questions(contexts, max_per_context=3, seed=1, reader_filters=True)
+    pd.testing.assert_frame_equal(generated, generate_questions(contexts, max_per_context=3, seed=0))
+    other = generate_questions(contexts, max_per_context=3, seed=1)
     assert not other.equals(generated)  # another seed picks other candidates somewhere
     assert len(other) == pytest.approx(len(generated), rel=0.05)
 

@@ -44,11 +44,8 @@ def question_rejection_reason(
     seen: Collection[str] = (),
     min_question_words: int = 4,
     max_question_words: int = 30,
-    reader_filters: bool = True,
 ) -> str | None:
-    """Why a generated question would not be accepted by a reader, or None when it is kept
-    (``reader_filters`` off: without ``answer_words_in_question``, ``fragment`` and
-    ``unresolved_pronoun``, as in earlier releases).
+    """Why a generated question would not be accepted by a reader, or None when it is kept.
 
     Args:
         question: The question.
@@ -79,12 +76,12 @@ def question_rejection_reason(
     if re.search(rf"(?<!\w){re.escape(answer.strip().lower())}(?!\w)", low):
         return "answer_in_question"
     asked = set(re.findall(r"\w+", low))
-    if reader_filters and any(w in asked for w in re.findall(r"\w+", answer.lower())
-                              if w not in STOPWORDS and (len(w) > 2 or w.isdigit())):
+    if any(w in asked for w in re.findall(r"\w+", answer.lower())
+           if w not in STOPWORDS and (len(w) > 2 or w.isdigit())):
         return "answer_words_in_question"
-    if reader_filters and _is_fragment(question):
+    if _is_fragment(question):
         return "fragment"
-    if reader_filters and _unresolved_pronoun(question):
+    if _unresolved_pronoun(question):
         return "unresolved_pronoun"
     if _norm(question) == _norm(sentence):
         return "same_as_sentence"
@@ -225,20 +222,15 @@ def generate_questions(
     seed: int = 0,
     min_question_words: int = 4,
     max_question_words: int = 30,
-    reader_filters: bool = False,
 ) -> pd.DataFrame:
     """Synthetic (question, answer, answer_start, context) rows for extractive QA
-    (:func:`generate_with_dropped` without the dropped questions). ``reader_filters`` is off here by
-    default: the generative and retrieval notebooks keep the questions they were measured with (on
-    the retriever, the new ones moved MRR@10 by -0.0003 against its no-damage floor); the extractive
-    QA notebook calls :func:`generate_with_dropped`, where it is on.
+    (:func:`generate_with_dropped` without the dropped questions).
 
     Returns:
         Columns ``question, answer, answer_start, context, kind, context_index``, where
         ``context[answer_start:answer_start + len(answer)] == answer`` on every row.
     """
-    return generate_with_dropped(contexts, max_per_context, seed, min_question_words, max_question_words,
-                                 reader_filters)[0]
+    return generate_with_dropped(contexts, max_per_context, seed, min_question_words, max_question_words)[0]
 
 
 def generate_with_dropped(
@@ -247,7 +239,6 @@ def generate_with_dropped(
     seed: int = 0,
     min_question_words: int = 4,
     max_question_words: int = 30,
-    reader_filters: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Synthetic questions for extractive QA, and the ones the filters dropped, with the reason.
 
@@ -266,9 +257,6 @@ def generate_with_dropped(
         seed: Seed of the choice among candidates; the same seed gives the same frame.
         min_question_words: Fewest words in a question.
         max_question_words: Most words in a question.
-        reader_filters: Comparison questions, pronouns resolved, asides removed, and the filters
-            added for a reader (answer words, fragments, unresolved pronouns); off: the single-sentence
-            questions and filters of earlier releases.
 
     Returns:
         ``(kept, dropped)``: the questions as :func:`generate_questions` returns them, and every
@@ -302,10 +290,9 @@ def generate_with_dropped(
                 question = cloze_to_question(sentence, cand)
                 if question is None:
                     continue
-                if reader_filters:
-                    question = resolve_pronoun(tidy_question(question), title, _bare(title) in people)
+                question = resolve_pronoun(tidy_question(question), title, _bare(title) in people)
                 reason = question_rejection_reason(
-                    question, cand.text, sentence, (), min_question_words, max_question_words, reader_filters
+                    question, cand.text, sentence, (), min_question_words, max_question_words
                 )
                 if reason is None:
                     options.append((question, Candidate(cand.text, cand.start + s, cand.end + s, cand.kind)))
@@ -314,8 +301,7 @@ def generate_with_dropped(
             if options:
                 groups.append((pi, options))
         budget = max_per_context
-        compared = comparison_questions(context, paragraphs, compare_rng, people) if reader_filters else []
-        for question, fact in compared[:1]:
+        for question, fact in comparison_questions(context, paragraphs, compare_rng, people)[:1]:
             if budget and normalise_question(question) not in seen:
                 seen.add(normalise_question(question))
                 rows.append([question, fact.title, fact.start, context, "comparison", ci])
