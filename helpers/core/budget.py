@@ -117,19 +117,8 @@ def measure_step_seconds(model, batches: Sequence[dict], warmup: int = 1) -> flo
     """
     if not batches:
         raise ValueError("measure_step_seconds needs at least one batch")
-    was_training = model.training
-    model.train()
-    times = []
-    try:
-        for i, batch in enumerate([*batches[:warmup], *batches]):
-            start = time.perf_counter()
-            model(**batch).loss.backward()
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-            model.zero_grad(set_to_none=True)
-    finally:
-        model.train(was_training)
-    return float(np.mean(times)) + _update_seconds(model)
+    steps = _timed_steps(model, batches, warmup)
+    return float(np.mean([seconds for seconds, _ in steps])) + _update_seconds(model)
 
 
 def measure_token_seconds(model, batches: Sequence[dict], warmup: int = 1) -> tuple[float, float]:
@@ -144,20 +133,28 @@ def measure_token_seconds(model, batches: Sequence[dict], warmup: int = 1) -> tu
     """
     if not batches:
         raise ValueError("measure_token_seconds needs at least one batch")
+    steps = _timed_steps(model, batches, warmup)
+    tokens = sum(n for _, n in steps)
+    return sum(seconds for seconds, _ in steps) / max(1, tokens), _update_seconds(model)
+
+
+def _timed_steps(model, batches: Sequence[dict], warmup: int) -> list[tuple[float, int]]:
+    """``(seconds, padded tokens)`` of a forward and backward pass over each batch, the first
+    ``warmup`` run untimed before; gradients cleared after each, the training mode restored."""
     was_training = model.training
     model.train()
-    seconds, tokens = 0.0, 0
+    steps = []
     try:
         for i, batch in enumerate([*batches[:warmup], *batches]):
             start = time.perf_counter()
             model(**batch).loss.backward()
             if i >= warmup:
-                seconds += time.perf_counter() - start
-                tokens += int(batch["input_ids"].numel())
+                tokens = int(batch["input_ids"].numel()) if "input_ids" in batch else 0
+                steps.append((time.perf_counter() - start, tokens))
             model.zero_grad(set_to_none=True)
     finally:
         model.train(was_training)
-    return seconds / max(1, tokens), _update_seconds(model)
+    return steps
 
 
 def padded_tokens_per_batch(lengths: Sequence[int], batch_size: int, group_by_length: bool,
