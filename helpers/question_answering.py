@@ -71,11 +71,15 @@ from helpers.core.variants import (
     outside_test,
     points,
 )
+from helpers.core.yes_no import FEATURES as YES_NO_FEATURES
+from helpers.core.yes_no import YesNoReader, parse_yes_no, yes_no_decider
+from helpers.synthetic_questions.comparison import yes_no_examples
 
 __all__ = [
     "FAMILY", "SETTINGS_KEY", "SETTINGS", "PARAGRAPH_BREAK", "QAInputError", "locate_answer",
     "locate_answers", "WindowStats", "no_answer_index", "prepare_train_features", "prepare_eval_features",
-    "postprocess_predictions", "YesNoPrior", "build_qa_model", "train_qa", "predict_answers", "decide_answer",
+    "postprocess_predictions", "YesNoPrior", "YesNoReader", "YES_NO_FEATURES", "fit_yes_no_reader",
+    "yes_no_test_table", "build_qa_model", "train_qa", "predict_answers", "decide_answer",
     "is_yes_no_question", "QuestionAnswerer", "auto_class", "answer_status_table", "window_report",
     "evaluate_answers", "evaluate_model", "frame_from_squad_records", "load_hub_task",
     "export_question_answering", "variant_adapter", "export_qa_variants"
@@ -349,6 +353,69 @@ class YesNoPrior:
         self.answer = "yes" if counts["yes"] >= counts["no"] else "no"
 
 
+YES_NO_COLUMNS = ["question", "answer", "context", "form"]
+
+
+def _yes_no_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["answer"].astype(str).str.strip().str.lower().isin(YES_NO)]
+
+
+def fit_yes_no_reader(train: pd.DataFrame, contexts: Sequence[str], seed: int = 0, limit: int = 400,
+                      holdout: float = 0.2) -> tuple[YesNoReader, pd.DataFrame]:
+    """The yes/no reader (:class:`~helpers.core.yes_no.YesNoReader`) fitted on the labelled yes/no
+    questions of ``train`` and the synthetic ones written from ``contexts``
+    (:func:`~helpers.synthetic_questions.comparison.yes_no_examples`, at most ``limit``).
+
+    Before the final fit, a share ``holdout`` of the synthetic questions is held out and answered by
+    a reader fitted on the rest: that accuracy, by form, is the only check there is before the test
+    set (a folder has a handful of labelled yes/no questions at most). The prior is
+    :class:`YesNoPrior`'s; questions the reader cannot parse get it.
+
+    Returns:
+        ``(reader, report)``: ``report`` has one row per source and form (``n``, ``yes`` share, and
+        for synthetic rows ``held_out_n`` and ``held_out_accuracy`` in percent).
+    """
+    prior = YesNoPrior(train["answer"]).answer
+    synthetic = pd.DataFrame(yes_no_examples(contexts, seed, limit), columns=YES_NO_COLUMNS)
+    labelled = _yes_no_rows(train).assign(form=lambda f: [
+        q.form if (q := parse_yes_no(x)) else "unparsed" for x in f["question"]])[YES_NO_COLUMNS]
+    held = synthetic.sample(frac=holdout, random_state=seed) if len(synthetic) else synthetic
+    rest = pd.concat([synthetic.drop(held.index), labelled])
+    check = YesNoReader.fit(rest["question"], rest["context"], rest["answer"], prior)
+    held = held.assign(right=[check.decide(q, c) == a.lower() for q, c, a in
+                              zip(held["question"], held["context"], held["answer"], strict=True)])
+    both = pd.concat([synthetic, labelled])
+    reader = YesNoReader.fit(both["question"], both["context"], both["answer"], prior)
+    rows = []
+    for source, frame in (("synthetic", synthetic), ("labelled", labelled)):
+        for form, g in frame.groupby("form"):
+            h = held[held["form"] == form] if source == "synthetic" else held.iloc[:0]
+            rows.append({"source": source, "form": form, "n": len(g),
+                         "yes_share": round(100 * (g["answer"].str.lower() == "yes").mean(), 1),
+                         "held_out_n": len(h) if len(h) else None,
+                         "held_out_accuracy": round(100 * h["right"].mean(), 1) if len(h) else None})
+    return reader, pd.DataFrame(rows, columns=["source", "form", "n", "yes_share", "held_out_n",
+                                               "held_out_accuracy"])
+
+
+def yes_no_test_table(test: pd.DataFrame, reader: YesNoReader) -> pd.DataFrame:
+    """The test set's yes/no questions answered by the prior and by ``reader``: per form (and in all),
+    ``n`` and accuracy in percent of each. The gold answer only scores."""
+    rows = _yes_no_rows(test)
+    if rows.empty:
+        return pd.DataFrame(columns=["form", "n", "prior_accuracy", "reader_accuracy"])
+    gold = rows["answer"].str.strip().str.lower()
+    forms = [q.form if (q := parse_yes_no(x)) else "unparsed" for x in rows["question"]]
+    frame = pd.DataFrame({"form": forms,
+                          "prior": (gold == reader.prior).to_numpy(),
+                          "reader": [reader.decide(q, c) == g for q, c, g in
+                                     zip(rows["question"], rows["context"], gold, strict=True)]})
+    out = [{"form": form, "n": len(g), "prior_accuracy": round(100 * g["prior"].mean(), 1),
+            "reader_accuracy": round(100 * g["reader"].mean(), 1)}
+           for form, g in [*frame.groupby("form"), ("all", frame)]]
+    return pd.DataFrame(out)
+
+
 def build_qa_model(model_name: str, seed: int = 42):
     """A question-answering model (a new span head on ``model_name``) and its fast tokenizer.
 
@@ -592,13 +659,14 @@ class QuestionAnswerer:
 
     def __init__(self, model, tokenizer, max_length: int = 384, stride: int = 128, n_best: int = 20,
                  max_answer_length: int = 30, yes_no_answer: str | None = None, batch_size: int = 16,
-                 max_question_length: int = 64):
+                 max_question_length: int = 64, yes_no_reader: dict | YesNoReader | None = None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.settings = {"max_length": max_length, "stride": stride, "n_best": n_best,
                          "max_answer_length": max_answer_length, "batch_size": batch_size,
                          "max_question_length": max_question_length}
         self.yes_no_answer = yes_no_answer
+        self.yes_no = yes_no_decider(yes_no_answer, yes_no_reader)
 
     @classmethod
     def from_export(cls, path, unpack_to=None, backend: str = "pytorch", **overrides):
@@ -618,7 +686,7 @@ class QuestionAnswerer:
         (:func:`decide_answer`)."""
         out = predict_answers(self.model, self.tokenizer, questions, contexts, top_k=top_k,
                               **self.settings)
-        return [decide_answer(q, r, self.yes_no_answer) for q, r in zip(questions, out, strict=True)]
+        return [decide_answer(q, r, self.yes_no, c) for q, r, c in zip(questions, out, contexts, strict=True)]
 
     def read(self, questions: Sequence[str], contexts: Sequence[str]) -> list[dict]:
         """The reader interface of ``open_book_qa`` (shared with the generative reader): one dict per
@@ -705,7 +773,7 @@ def window_report(tokenizer, frame: pd.DataFrame, max_length: int, stride: int,
 
 
 def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
-                     yes_no_answer: str | None) -> Evaluation:
+                     yes_no_answer: str | YesNoReader | None) -> Evaluation:
     """Score predictions against the gold answers of ``frame``, answering as deployment does.
 
     Each prediction goes through :func:`decide_answer`, which looks at the question only. Every
@@ -723,8 +791,9 @@ def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
     """
     rows, skipped = [], {}
     golds = gold_answers(frame)
-    for i, (q, gold, p) in enumerate(zip(frame["question"], golds, predictions, strict=True)):
-        decided = decide_answer(q, p, yes_no_answer)
+    rows_in = zip(frame["question"], frame["context"], golds, predictions, strict=True)
+    for i, (q, c, gold, p) in enumerate(rows_in):
+        decided = decide_answer(q, p, yes_no_answer, c)
         if decided["kind"] == "skipped":
             skipped[i] = decided["skipped"]
         probability = None if decided["kind"] == "yes/no" else round(decided["probability"], 4)
@@ -745,7 +814,7 @@ def evaluate_answers(predictions: Sequence[dict], frame: pd.DataFrame,
     return Evaluation(scores=scores, predictions=table, groups=groups, details={"skipped": skipped})
 
 
-def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | None,
+def evaluate_model(model, tokenizer, frame: pd.DataFrame, yes_no_answer: str | YesNoReader | None,
                    settings: dict) -> Evaluation:
     """:func:`predict_answers` on ``frame`` then :func:`evaluate_answers`."""
     preds = predict_answers(model, tokenizer, frame["question"].tolist(), frame["context"].tolist(),
@@ -792,13 +861,20 @@ def load_hub_task(name: str, train_split: str, test_split: str):
                 train=train, test=test, unstructured=unstructured)
 
 
+def _yes_no_settings(yes_no_answer: str | YesNoReader | None) -> dict:
+    if isinstance(yes_no_answer, YesNoReader):
+        return {"yes_no_answer": yes_no_answer.prior, "yes_no_reader": yes_no_answer.to_dict()}
+    return {"yes_no_answer": yes_no_answer}
+
+
 def export_question_answering(model, tokenizer, output_dir, name: str, log_history: list[dict] | None = None,
-                              settings: dict | None = None, yes_no_answer: str | None = None,
+                              settings: dict | None = None, yes_no_answer: str | YesNoReader | None = None,
                               info: dict | None = None) -> ExportPaths:
     """Export a trained QA model (:func:`helpers.core.export.export_model`) as this family.
 
     ``export-info.json`` carries the family, the task ``name`` and, under ``qa_settings``, the
-    window and answer ``settings`` (keys of :data:`SETTINGS`) and the yes/no answer, which
+    window and answer ``settings`` (keys of :data:`SETTINGS`) and the yes/no answer (the prior, and
+    the :class:`~helpers.core.yes_no.YesNoReader`'s weights when ``yes_no_answer`` is one), which
     :meth:`QuestionAnswerer.from_export` reads back; then ``info``.
 
     Raises:
@@ -809,7 +885,7 @@ def export_question_answering(model, tokenizer, output_dir, name: str, log_histo
     if unknown:
         raise ValueError(f"Unknown QA settings {unknown}. Fix: use only {', '.join(SETTINGS)}.")
     return export_model(model, tokenizer, output_dir, name, log_history, info={
-        "family": FAMILY, "task": name, SETTINGS_KEY: {**settings, "yes_no_answer": yes_no_answer},
+        "family": FAMILY, "task": name, SETTINGS_KEY: {**settings, **_yes_no_settings(yes_no_answer)},
         **(info or {})})
 
 
@@ -837,8 +913,8 @@ def variant_adapter(folder: str | Path, frame: pd.DataFrame, gate_frame: pd.Data
         return QuestionAnswerer.from_export(folder, backend=backend)
 
     def score(a):
-        # Span questions only: yes/no questions get the stored prior whatever the backend.
-        result = evaluate_answers(a.answer(questions, contexts), frame, a.yes_no_answer)
+        # Span questions only: yes/no questions get the stored answer whatever the backend.
+        result = evaluate_answers(a.answer(questions, contexts), frame, a.yes_no)
         group = "span" if "span" in result.groups else "all"
         scores = points(result.groups[group], ("exact_match", "f1"), 1)
         scores = {f"{group}_{k}": v for k, v in scores.items()}

@@ -51,6 +51,7 @@ from helpers.core.prediction import (
     length_sorted_batches,
     softmax,
 )
+from helpers.core.yes_no import yes_no_decider
 
 __all__ = ["CLASSIFICATION", "QUESTION_ANSWERING_FAMILY", "QA_DEFAULTS", "ServingClassifier",
            "ServingQuestionAnswerer", "load", "load_tokenizer", "pad_batch"]
@@ -58,7 +59,7 @@ __all__ = ["CLASSIFICATION", "QUESTION_ANSWERING_FAMILY", "QA_DEFAULTS", "Servin
 CLASSIFICATION, QUESTION_ANSWERING_FAMILY = "classification", "question-answering"
 """The families served, as their exports name themselves in ``export-info.json``."""
 QA_DEFAULTS = {"max_length": 384, "stride": 128, "n_best": 20, "max_answer_length": 30,
-               "max_question_length": 64, "batch_size": 16, "yes_no_answer": None}
+               "max_question_length": 64, "batch_size": 16, "yes_no_answer": None, "yes_no_reader": None}
 """``QuestionAnswerer``'s defaults, for settings an export does not record (a test keeps them equal)."""
 _OTHERWISE = ("or, where torch is installed, load the export with the PyTorch helpers "
               "(helpers.classification.TextClassifier, helpers.question_answering.QuestionAnswerer)")
@@ -243,6 +244,7 @@ class ServingQuestionAnswerer:
             raise ValueError(f"Unknown QA settings {unknown}. Fix: use only {', '.join(QA_DEFAULTS)}.")
         settings = {**QA_DEFAULTS, **info.get("qa_settings", {}), **overrides}
         self.yes_no_answer = settings.pop("yes_no_answer")
+        self.yes_no = yes_no_decider(self.yes_no_answer, settings.pop("yes_no_reader"))
         self.settings = settings
         self.graph = _Graph(self.folder, backend, QUESTION_ANSWERING, threads)
         self.tokenizer = load_tokenizer(self.folder)
@@ -268,7 +270,7 @@ class ServingQuestionAnswerer:
 
         out = answer_windows(features, stats, contexts, run, s["batch_size"], s["n_best"],
                              s["max_answer_length"], top_k)
-        return [decide_answer(q, r, self.yes_no_answer) for q, r in zip(questions, out, strict=True)]
+        return [decide_answer(q, r, self.yes_no, c) for q, r, c in zip(questions, out, contexts, strict=True)]
 
     def answer_one(self, question: str, context: str, top_k: int = 5) -> list[dict]:
         """The ``top_k`` answers for one question (``answer``, ``probability``, ``score``, ``start``,

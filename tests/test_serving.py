@@ -23,6 +23,7 @@ from helpers.core.errors import BackendError, ExportError
 from helpers.core.export import write_tarball
 from helpers.core.prediction import eval_features
 from helpers.core.tasks import TaskDataError
+from helpers.core.yes_no import FEATURES, YesNoReader
 
 from .conftest import REPO, make_qa_task, write_csv
 
@@ -64,8 +65,10 @@ def classifier_export(tiny_model_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def qa_export(tiny_model_dir, tmp_path_factory):
     model, tok = qa.build_qa_model(str(tiny_model_dir), seed=0)
+    # A yes/no reader with set weights: "yes" when both paragraphs state the predicate evenly.
+    reader = YesNoReader("yes", [0.0, 6.0] + [0.0] * (len(FEATURES) - 2), -3.0, {"yes": 5, "no": 5})
     paths = qa.export_question_answering(model, tok, tmp_path_factory.mktemp("qa"), "qa",
-                                         settings=QA_SETTINGS, yes_no_answer="yes")
+                                         settings=QA_SETTINGS, yes_no_answer=reader)
     write_variants(model, tok, paths.model_dir, O.QUESTION_ANSWERING, 64)
     return paths
 
@@ -175,6 +178,17 @@ def windows_holding(tokenizer, question, context, start: int, end: int) -> list[
     return [w for w, s in enumerate(spans) if s[0][0] <= start and end <= s[-1][1]]
 
 
+def test_served_yes_no_questions_get_the_exported_readers_decision(qa_export):
+    served = serving.load(qa_export.model_dir)
+    reference = qa.QuestionAnswerer.from_export(qa_export.model_dir)
+    context = "Alder Lane\nAlder Lane is a folk band.\n\nBrook Hollow\nBrook Hollow is a {} from Kerry."
+    questions = ["Are Alder Lane and Brook Hollow both bands?"] * 2
+    contexts = [context.format("band"), context.format("river")]
+    got = [a["answer"] for a in served.answer(questions, contexts)]
+    # The prior says "yes" to both; the reader says "no" where only one of the two is a band.
+    assert got == [a["answer"] for a in reference.answer(questions, contexts)] == ["yes", "no"]
+
+
 @pytest.mark.parametrize("backend", O.VARIANTS)
 def test_qa_answers_are_those_of_the_question_answerer_on_the_same_variant(qa_export, qa_inputs, backend):
     questions, contexts = qa_inputs
@@ -183,6 +197,7 @@ def test_qa_answers_are_those_of_the_question_answerer_on_the_same_variant(qa_ex
     assert isinstance(served, serving.ServingQuestionAnswerer)
     assert served.settings == reference.settings
     assert served.yes_no_answer == reference.yes_no_answer == "yes"
+    assert served.yes_no.to_dict() == reference.yes_no.to_dict() and served.yes_no.weights[1] == 6.0
     expected = reference.answer(questions, contexts, top_k=5)
     got = served.answer(questions, contexts, top_k=5)
     for a, b in zip(got, expected, strict=True):

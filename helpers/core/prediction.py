@@ -410,15 +410,18 @@ def answer_windows(features: dict, stats: WindowStats, contexts: Sequence[str],
     return results
 
 
-def decide_answer(question: str, result: dict, yes_no_answer: str | None) -> dict:
+def decide_answer(question: str, result: dict, yes_no_answer, context: str = "") -> dict:
     """What is answered to ``question``, from the input alone, in deployment and evaluation alike.
 
     A skipped row keeps its empty answer (``kind`` ``"skipped"``); a yes/no question
-    (:func:`is_yes_no_question`) gets ``yes_no_answer`` when one is set; anything else keeps its
-    span. The gold answer never enters: evaluation scores exactly what deployment would say.
+    (:func:`is_yes_no_question`) gets ``yes_no_answer`` when one is set: a fixed answer (the prior),
+    or a :class:`~helpers.core.yes_no.YesNoReader` that decides from the question and ``context``;
+    anything else keeps its span. The gold answer never enters: evaluation scores exactly what
+    deployment would say.
     """
     if result.get("skipped"):
         return {**result, "kind": "skipped"}
     if yes_no_answer and is_yes_no_question(question):
-        return {**result, "kind": "yes/no", "answer": yes_no_answer, "start": -1, "end": -1}
+        answer = yes_no_answer if isinstance(yes_no_answer, str) else yes_no_answer.decide(question, context)
+        return {**result, "kind": "yes/no", "answer": answer, "start": -1, "end": -1}
     return {**result, "kind": "span"}
