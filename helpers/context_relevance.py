@@ -166,11 +166,12 @@ def training_pairs(collection: Collection, synthetic: pd.DataFrame | None = None
     """The (question, gold passage) pairs to train on: the labelled train questions, then the
     synthetic ones (written from the collection's documents), with a ``source`` column.
 
-    Synthetic comparison questions ("Who was born first, A or B?") are left out: they need both of
-    their passages, so neither can be the gold with the other among the negatives."""
+    Synthetic comparison and bridge questions ("Who was born first, A or B?", "Where was the
+    director of Isle of Larks born?") are left out: they need both of their passages, so neither can
+    be the gold with the other among the negatives."""
     frames = [collection.train.assign(source="labelled")]
     if synthetic is not None and "kind" in synthetic:
-        synthetic = synthetic[synthetic["kind"] != "comparison"]
+        synthetic = synthetic[~synthetic["kind"].isin(["comparison", "bridge"])]
     if synthetic is not None and len(synthetic):
         located = collection.with_gold(synthetic[["question", "answer", "context"]])
         frames.append(located.assign(source="synthetic"))

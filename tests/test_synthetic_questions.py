@@ -627,7 +627,89 @@ def test_describe_generation_counts():
     )
     stats = describe_generation(df, n_contexts=4)
     assert stats["total"] == 3
-    assert stats["per_kind"] == {"date": 2, "number": 0, "person": 0, "place": 1, "name": 0, "comparison": 0}
+    assert stats["per_kind"] == {"date": 2, "number": 0, "person": 0, "place": 1, "name": 0, "comparison": 0,
+                                 "bridge": 0}
     assert stats["contexts_with_questions"] == 2 and stats["contexts_with_none"] == 2
     assert stats["mean_per_context"] == pytest.approx(0.75)
     assert describe_generation(df.iloc[:0], 5)["contexts_with_none"] == 5
+
+
+# Two titled paragraphs in the title-line layout, written for these tests: the film's paragraph
+# names its director, whose own paragraph holds the answers.
+BRIDGED = (
+    "Harbour of Reeds\n"
+    "Harbour of Reeds is a 1958 Dutch drama film directed by Pieter Vannoort.  It follows a lock keeper "
+    "on the Zuiderzee.  Its score was built by the composer Jan Ossel around two folk songs.\n\n"
+    "Pieter Vannoort\n"
+    "Pieter Vannoort was a Dutch film director.  Vannoort was born in Zwolle in 1911.  He studied "
+    "painting at the Rijksakademie before joining the studio of Filmfabriek Hollandia in 1934."
+)
+
+
+def test_bridge_phrases_name_a_maker_through_the_work_it_made():
+    from helpers.synthetic_questions.bridge import bridge_phrases
+
+    director = {"Pieter Vannoort": "the director of Harbour of Reeds"}
+    assert bridge_phrases(BRIDGED, split_paragraphs(BRIDGED)) == director
+    inline = BRIDGED.replace("Harbour of Reeds\n", "Harbour of Reeds: ", 1).replace("\n\nPieter Vannoort\n",
+                                                                                    " Pieter Vannoort: ")
+    assert bridge_phrases(inline, split_paragraphs(inline)) == director
+    # "written and directed by": the director; "the Dublin practice X": a description before the name.
+    both = BRIDGED.replace("film directed by", "film written and directed by the painter")
+    assert bridge_phrases(both, split_paragraphs(both)) == director
+    # A later sentence whose subject is something else says nothing about who made the film.
+    other = BRIDGED.replace("directed by Pieter Vannoort", "set in Friesland").replace(
+        "Its score was built by the composer Jan Ossel", "Four sets were built by Pieter Vannoort")
+    assert bridge_phrases(other, split_paragraphs(other)) == {}
+    later = BRIDGED.replace("directed by Pieter Vannoort", "set in Friesland").replace(
+        "Its score was built by the composer Jan Ossel", "It was directed by Pieter Vannoort")
+    assert bridge_phrases(later, split_paragraphs(later)) == director
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Where was Pieter Vannoort born?", "Where was the director of Harbour of Reeds born?"),
+    ("Pieter Vannoort studied what?", "The director of Harbour of Reeds studied what?"),
+    ("What was Pieter Vannoort's first film?", None),  # the possessive reads badly
+    ("Did Pieter Vannoort meet Pieter Vannoort?", None),  # not exactly once
+    ("Where was Pieter Vannoorts born?", None),  # inside a longer word
+])
+def test_bridge_question_replaces_the_one_mention(question, expected):
+    from helpers.synthetic_questions.bridge import bridge_question
+
+    assert bridge_question(question, "Pieter Vannoort", "the director of Harbour of Reeds") == expected
+    inside = "the son of Harbour of Reeds"  # the phrase names the entity it replaces
+    assert bridge_question("Who made Harbour of Reeds?", "Harbour of Reeds", inside) is None
+
+
+def test_generated_bridge_questions_point_at_the_second_paragraph():
+    kept, dropped = generate_with_dropped([BRIDGED], max_per_context=3, seed=0)
+    bridge = kept[kept["kind"] == "bridge"]
+    assert len(bridge) == 1, kept
+    row = bridge.iloc[0]
+    assert "the director of Harbour of Reeds" in row["question"] and "Vannoort" not in row["question"]
+    assert row["context"][row["answer_start"]:row["answer_start"] + len(row["answer"])] == row["answer"]
+    assert row["answer_start"] > BRIDGED.index("\n\nPieter Vannoort")  # in the director's paragraph
+    assert question_rejection_reason(row["question"], row["answer"], "") is None
+    assert set(dropped["reason"]) <= set(REASONS)
+    again = generate_with_dropped([BRIDGED], max_per_context=3, seed=0)[0]
+    pd.testing.assert_frame_equal(kept, again)
+
+
+def test_lines_folder_gets_bridge_questions_and_retrieval_leaves_them_out():
+    from helpers.context_relevance import training_pairs
+
+    lines = pd.read_csv(REPO / "data-hotpotqa-lines" / "unstructured.csv")["context"].tolist()
+    df = generate_questions(lines, max_per_context=3, seed=0)
+    bridged = df[df["kind"] == "bridge"]
+    assert len(bridged) >= 20 and bridged["question"].str.contains(r"\bthe \w+ of ").all()
+    assert df.groupby("context_index")["kind"].apply(lambda k: (k == "bridge").sum()).max() == 1
+
+    class Stub:  # training_pairs reads only .train and .with_gold
+        train = pd.DataFrame({"question": ["q"], "answer": ["a"], "context": ["c"]})
+
+        @staticmethod
+        def with_gold(frame):
+            return frame
+
+    pairs = training_pairs(Stub, df)
+    assert len(pairs) == 1 + (~df["kind"].isin(["comparison", "bridge"])).sum()

@@ -14,12 +14,13 @@ from collections.abc import Collection, Sequence
 import pandas as pd
 
 from helpers.core.text import STOPWORDS, Paragraph, sentence_spans, split_paragraphs
+from helpers.synthetic_questions.bridge import bridge_phrases, bridge_question
 from helpers.synthetic_questions.candidates import Candidate, find_answer_candidates
 from helpers.synthetic_questions.comparison import comparison_questions
 from helpers.synthetic_questions.lexicon import DETERMINERS, NON_PERSON_WORDS, PREPOSITIONS
 from helpers.synthetic_questions.rewriting import cloze_to_question
 
-KINDS = ("date", "number", "person", "place", "name", "comparison")
+KINDS = ("date", "number", "person", "place", "name", "comparison", "bridge")
 COLUMNS = ["question", "answer", "answer_start", "context", "kind", "context_index"]
 DROPPED_COLUMNS = ["question", "answer", "kind", "context_index", "reason"]
 REASONS = ("trivial_answer", "too_short", "too_long", "answer_in_question", "answer_words_in_question",
@@ -244,7 +245,10 @@ def generate_with_dropped(
 
     For each context: split it into paragraphs and sentences; write one comparison question
     across two of its paragraphs where their dated facts allow (kind ``"comparison"``, see
-    :mod:`helpers.synthetic_questions.comparison`; the answer is a title); find answer candidates
+    :mod:`helpers.synthetic_questions.comparison`; the answer is a title), and one bridge question
+    where a paragraph names another's subject as the maker of its own (kind ``"bridge"``: "Where
+    was the director of Isle of Larks born?", see :mod:`helpers.synthetic_questions.bridge`; it goes
+    through the same filters); find answer candidates
     in every sentence, turn each into a question with :func:`cloze_to_question`, drop the ones a
     reader would not accept (:func:`question_rejection_reason`, after :func:`tidy_question` and
     :func:`resolve_pronoun`) and fill up to ``max_per_context``, spread over sentences, paragraphs
@@ -281,10 +285,12 @@ def generate_with_dropped(
         for _, s, e in spans:
             found = find_answer_candidates(context[s:e], people, names)
             people |= {c.text for c in found if c.kind == "person"}
-        groups = []
+        groups, bridges = [], []
+        phrases = bridge_phrases(context, paragraphs)
         for pi, s, e in spans:
             sentence = context[s:e]
             title = paragraphs[pi].title
+            phrase = phrases.get(_bare(title))
             options = []
             for cand in find_answer_candidates(sentence, people, names):
                 question = cloze_to_question(sentence, cand)
@@ -298,6 +304,15 @@ def generate_with_dropped(
                     options.append((question, Candidate(cand.text, cand.start + s, cand.end + s, cand.kind)))
                 else:
                     dropped.append([question, cand.text, cand.kind, ci, reason])
+                bridged = None if not phrase or reason else bridge_question(question, _bare(title), phrase)
+                if bridged is not None:
+                    why = question_rejection_reason(bridged, cand.text, sentence, (), min_question_words,
+                                                    max_question_words)
+                    if why is None:
+                        at = Candidate(cand.text, cand.start + s, cand.end + s, "bridge")
+                        bridges.append((bridged, at))
+                    else:
+                        dropped.append([bridged, cand.text, "bridge", ci, why])
             if options:
                 groups.append((pi, options))
         budget = max_per_context
@@ -305,6 +320,12 @@ def generate_with_dropped(
             if budget and normalise_question(question) not in seen:
                 seen.add(normalise_question(question))
                 rows.append([question, fact.title, fact.start, context, "comparison", ci])
+                budget -= 1
+        rng.shuffle(bridges)
+        for question, cand in bridges[:1]:
+            if budget and normalise_question(question) not in seen:
+                seen.add(normalise_question(question))
+                rows.append([question, cand.text, cand.start, context, "bridge", ci])
                 budget -= 1
         for question, cand, _ in _pick(groups, budget, rng, seen):
             seen.add(normalise_question(question))
