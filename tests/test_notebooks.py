@@ -24,6 +24,9 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_clean(path):
+    raw = json.loads(path.read_text())  # nbformat.read would fill in missing cell ids
+    ids = [c.get("id") for c in raw["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), "every cell needs its own id (nbformat 4.5)"
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -227,6 +230,9 @@ def test_question_answering_notebooks_on_a_tiny_model(tiny_model_dir, tiny_qa_ta
     assert m["task"] == "tinyqa" and m["examples"]["train"] == 6 and m["examples"]["test"] == 4
     assert m["answer_status"]["train"] == {"found": 5, "yes/no": 1}
     assert m["examples"]["synthetic"] > 0 and m["yes_no_answer"] == "yes"
+    # Three tiny contexts give too few yes/no questions to fit the reader: it keeps the prior, and says so.
+    assert m["yes_no_reader"]["prior"] == "yes" and m["yes_no_reader"]["weights"] == []
+    assert [(r["form"], r["n"]) for r in m["yes_no_test"]] == [("unparsed", 1), ("all", 1)]
     assert m["synthetic_windows"]["examples"] == m["examples"]["synthetic"]
     assert m["labelled_windows"]["examples"] == 6 and m["labelled_windows"]["answers_without_position"] == 1
     assert set(m["results"]) == {"student-base", "student-labelled", "student-synthetic"}

@@ -22,7 +22,10 @@ The modules, from the bottom up:
   tests (the lists the splitter needs too live in :mod:`helpers.core.text`);
 - ``candidates``: answer spans in a sentence (:func:`find_answer_candidates`, :class:`Candidate`);
 - ``rewriting``: a sentence and an answer span to a question (:func:`cloze_to_question`);
-- ``comparison``: questions that compare two paragraphs' dated facts ("Who was born first, A or B?");
+- ``comparison``: questions that compare two paragraphs' dated facts ("Who was born first, A or B?"),
+  and the yes/no comparisons the yes/no reader learns from (:func:`~.comparison.yes_no_examples`);
+- ``bridge``: a question about one paragraph's subject named through another ("Where was the
+  director of Isle of Larks born?");
 - ``generation``: the filters (:func:`question_rejection_reason`, :func:`normalise_question`), the
   tidying (:func:`tidy_question`, :func:`resolve_pronoun`) and the run over contexts
   (:func:`generate_questions`, :func:`generate_with_dropped`, :func:`describe_generation`).
