@@ -75,6 +75,11 @@ HAVE = {"had": "did", "has": "does", "have": "do"}
 AUX_ALL = AUX_INVERT | set(HAVE) | {"be", "been", "being"}
 
 
+def bare_title(title: str | None) -> str:
+    """A title without its trailing qualifier: "Dune (novel)" → "Dune"; None → ""."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", title or "").strip()
+
+
 @dataclass(frozen=True)
 class Paragraph:
     """One titled paragraph of a context.

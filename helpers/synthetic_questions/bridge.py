@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from helpers.core.text import Paragraph, sentence_spans
+from helpers.core.text import Paragraph, bare_title, sentence_spans
 
 AGENTS = {
     "directed": "director", "co-directed": "co-director", "written": "writer", "co-written": "co-writer",
@@ -36,17 +36,13 @@ _ABOUT_TITLE = re.compile(r"^(?:It|The\s+[a-z]+(?:\s+[a-z]+)?|[A-Z][\w'’-]*(?:
                           r"(?:was|is|were|are)\s+(?:\w+ly\s+)?(?:[a-z-]+\s+and\s+)?$")
 
 
-def _bare(title: str) -> str:
-    return re.sub(r"\s*\([^)]*\)\s*$", "", title or "").strip()
-
-
 def bridge_phrases(context: str, paragraphs: list[Paragraph]) -> dict[str, str]:
     """``{E: "the director of T"}`` for each paragraph title E that another paragraph (title T) names
     as the maker of its subject (see the module docstring). The first relation found for E wins."""
-    titles = {_bare(p.title) for p in paragraphs if _bare(p.title)}
+    titles = {bare_title(p.title) for p in paragraphs if bare_title(p.title)}
     out: dict[str, str] = {}
     for p in paragraphs:
-        work = _bare(p.title)
+        work = bare_title(p.title)
         if not work:
             continue
         for k, (s, e) in enumerate(sentence_spans(context, p.start, p.end)[:3]):

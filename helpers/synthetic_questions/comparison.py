@@ -16,7 +16,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from helpers.core.text import Paragraph, sentence_spans, split_paragraphs
+from helpers.core.text import Paragraph, bare_title, sentence_spans, split_paragraphs
 from helpers.core.yes_no import describe
 from helpers.synthetic_questions.lexicon import is_participle
 
@@ -49,7 +49,7 @@ def paragraph_fact(context: str, paragraph: Paragraph, people: frozenset[str] | 
                    ) -> Fact | None:
     """The first dated fact about a titled paragraph's subject, or None. A birth counts only for a
     title in ``people`` (a film's paragraph may well say who was born when)."""
-    title = re.sub(r"\s*\([^)]*\)\s*$", "", paragraph.title).strip()
+    title = bare_title(paragraph.title)
     if not title or not context.startswith(title, paragraph.title_start):
         return None
     body = context[paragraph.title_start:paragraph.end]
@@ -107,7 +107,7 @@ class Described:
 
 def paragraph_description(context: str, paragraph: Paragraph) -> Described | None:
     """The subject's description from the first sentence of a titled paragraph, or None."""
-    title = re.sub(r"\s*\([^)]*\)\s*$", "", paragraph.title).strip()
+    title = bare_title(paragraph.title)
     spans = sentence_spans(context, paragraph.start, paragraph.end)
     if not title or not spans:
         return None

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 
 import pandas as pd
 
-from helpers.core.text import STOPWORDS, Paragraph, sentence_spans, split_paragraphs
+from helpers.core.text import STOPWORDS, Paragraph, bare_title, sentence_spans, split_paragraphs
 from helpers.synthetic_questions.bridge import bridge_phrases, bridge_question
 from helpers.synthetic_questions.candidates import Candidate, find_answer_candidates
 from helpers.synthetic_questions.comparison import comparison_questions
@@ -128,7 +128,7 @@ def resolve_pronoun(question: str, title: str, is_person: bool) -> str:
     :func:`question_rejection_reason` then drops it as ``"unresolved_pronoun"``. Later pronouns stay:
     they now have the title before them."""
     match = _PRONOUN.search(question)
-    title = _bare(title)
+    title = bare_title(title)
     if not match or not title:
         return question
     word = match.group(1).lower()
@@ -160,7 +160,7 @@ def _title_entities(paragraphs: list[Paragraph], context: str) -> tuple[set[str]
     """
     people, names = set(), set()
     for para in paragraphs:
-        title = re.sub(r"\s*\([^)]*\)\s*$", "", para.title).strip()
+        title = bare_title(para.title)
         if not title:
             continue
         names.add(title)
@@ -290,13 +290,14 @@ def generate_with_dropped(
         for pi, s, e in spans:
             sentence = context[s:e]
             title = paragraphs[pi].title
-            phrase = phrases.get(_bare(title))
+            subject = bare_title(title)
+            phrase = phrases.get(subject)
             options = []
             for cand in find_answer_candidates(sentence, people, names):
                 question = cloze_to_question(sentence, cand)
                 if question is None:
                     continue
-                question = resolve_pronoun(tidy_question(question), title, _bare(title) in people)
+                question = resolve_pronoun(tidy_question(question), title, subject in people)
                 reason = question_rejection_reason(
                     question, cand.text, sentence, (), min_question_words, max_question_words
                 )
@@ -304,7 +305,7 @@ def generate_with_dropped(
                     options.append((question, Candidate(cand.text, cand.start + s, cand.end + s, cand.kind)))
                 else:
                     dropped.append([question, cand.text, cand.kind, ci, reason])
-                bridged = None if not phrase or reason else bridge_question(question, _bare(title), phrase)
+                bridged = None if not phrase or reason else bridge_question(question, subject, phrase)
                 if bridged is not None:
                     why = question_rejection_reason(bridged, cand.text, sentence, (), min_question_words,
                                                     max_question_words)
@@ -333,12 +334,6 @@ def generate_with_dropped(
     df = pd.DataFrame(rows, columns=COLUMNS)
     return (df.astype({"answer_start": int, "context_index": int}),
             pd.DataFrame(dropped, columns=DROPPED_COLUMNS).astype({"context_index": int}))
-
-
-def _bare(title: str) -> str:
-    """A title without its trailing qualifier ("Dune (novel)" → "Dune"), as :func:`_title_entities`
-    keeps it."""
-    return re.sub(r"\s*\([^)]*\)\s*$", "", title or "").strip()
 
 
 def describe_generation(df: pd.DataFrame, n_contexts: int, dropped: pd.DataFrame | None = None) -> dict:
